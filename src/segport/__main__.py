@@ -1,0 +1,5 @@
+"""``python -m segport``."""
+
+from segport.cli import main
+
+main()

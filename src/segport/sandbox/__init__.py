@@ -1,0 +1,1 @@
+"""Local emulators of the platforms' APIs (``segport sandbox``): ASGI apps on loopback."""

@@ -1,0 +1,54 @@
+"""Every command has --help; no subcommand prints help; versions; exit codes for usage errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from clirunner import Cli
+
+COMMANDS = [
+    [], ["demo"], ["source"], ["source", "set"], ["source", "set", "files"],
+    ["source", "set", "sqlite"], ["source", "set", "postgres"], ["source", "show"],
+    ["segments"], ["segments", "list"], ["segments", "add"], ["segments", "preview"],
+    ["segments", "remove"], ["connections"], ["connections", "list"], ["connections", "add"],
+    ["connections", "remove"], ["exports"], ["exports", "list"], ["exports", "add"],
+    ["exports", "detach"], ["exports", "attach"], ["exports", "remove"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "segport")
+def test_every_command_has_help(cli: Cli, command: list[str]) -> None:
+    r = cli(*command, "--help")
+    assert r.code == 0, r.output
+    assert "Usage: segport" in r.stdout
+
+
+def test_no_subcommand_prints_help(cli: Cli) -> None:
+    r = cli()
+    assert r.code == 0
+    assert "Commands:" in r.stdout and "connections" in r.stdout
+
+
+def test_version_via_script_and_module(cli: Cli) -> None:
+    from segport import __version__
+
+    assert cli("--version").stdout.strip() == f"segport, version {__version__}"
+    proc = subprocess.run([sys.executable, "-m", "segport", "--version"], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0 and __version__ in proc.stdout
+
+
+def test_usage_errors_exit_2(cli: Cli) -> None:
+    r = cli("connections", "add", "--type", "mailchimp", "--name", "x")
+    assert r.code == 2
+    assert "mailchimp" in r.stderr
+    assert "Traceback" not in r.output
+
+
+def test_commands_without_workspace_say_how_to_start(cli: Cli) -> None:
+    r = cli("segments", "list")
+    assert r.code == 2
+    assert "No workspace at" in r.stderr and "segport demo --setup-only" in r.stderr
