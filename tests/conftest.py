@@ -11,10 +11,7 @@ import pytest
 
 from clirunner import Cli
 
-pytest_plugins = [  # TEMPORARY while fixtures are written
-    f"fixtures.{n}" for n in ("secret_service", "postgres")
-    if (Path(__file__).parent / "fixtures" / f"{n}.py").exists()
-]
+pytest_plugins = ["fixtures.secret_service", "fixtures.postgres"]
 
 
 @pytest.fixture(autouse=True)

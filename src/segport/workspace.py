@@ -6,7 +6,6 @@ import contextlib
 import os
 import pwd
 import sqlite3
-import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -18,6 +17,7 @@ from filelock import FileLock, Timeout
 
 from segport import codec
 from segport.errors import ConfigError
+from segport.fsutil import atomic_replace
 from segport.model import Team, WorkspaceConfig
 
 CONFIG_NAME = "segport.toml"
@@ -141,23 +141,8 @@ class Workspace:
 
     def _write(self, config: WorkspaceConfig) -> None:
         text = tomli_w.dumps(codec.encode(config))
-        fd, tmp = tempfile.mkstemp(prefix=".segport.", suffix=".tmp", dir=self.root)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.config_path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        dir_fd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        with atomic_replace(self.config_path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
 
     def ensure_db(self) -> None:
         """Create ``segport.db`` (mode 0600) and the ``runs/`` folder when missing."""

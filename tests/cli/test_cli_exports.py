@@ -2,21 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from cli_setup import PROFILES, prepare
 from clirunner import Cli, Result
+from segport.manage import Context
+from segport.manage.connections import ConnectionDraft, add_connection
+from segport.workspace import Workspace
 
 KEY = "SG.exports-test-key-11"
 
 
+CONNECTIONS = [("SG shared", "sendgrid", True), ("SG private", "sendgrid", False),
+               ("Iterable", "iterable", True), ("Autopilot", "autopilot", True)]
+
+
+def with_connections(cli: Cli) -> Cli:
+    ana = Context(Workspace(cli.workspace), user="ana")
+    for name, type_, shared in CONNECTIONS:
+        draft = ConnectionDraft(name=name, type=type_, shared_with_contributors=shared)
+        add_connection(ana, draft, KEY, agreed=True)
+    return cli
+
+
 @pytest.fixture
-def conns(ready) -> Cli:
-    for name, type_, shared in [("SG shared", "sendgrid", True), ("SG private", "sendgrid", False),
-                                ("Iterable", "iterable", True), ("Autopilot", "autopilot", True)]:
-        r = ready("connections", "add", "--type", type_, "--name", name, "--agree-privacy",
-                  *(["--share-with-contributors"] if shared else []), user="ana", stdin=KEY)
-        assert r.code == 0, r.output
-    return ready
+def conns(ready: Cli) -> Cli:
+    """A fresh workspace with four connections (the CLI path of adding them is tested apart)."""
+    return with_connections(ready)
+
+
+@pytest.fixture(scope="module")
+def unchanged(tmp_path_factory: pytest.TempPathFactory, secret_service: Any) -> Cli:
+    """One workspace shared by tests that must leave it unchanged."""
+    folder = tmp_path_factory.mktemp("exports")
+    profiles = folder / "profiles.csv"
+    profiles.write_text(PROFILES, encoding="utf-8")
+    return with_connections(prepare(Cli(folder / "ws", env=dict(secret_service.env)), profiles))
 
 
 def add(cli: Cli, *args: str, user: str = "ana") -> Result:
@@ -61,12 +84,13 @@ def test_add_list_and_the_saved_shape(conns: Cli) -> None:
          "is not FIELD=COLUMN"),
     ],
 )
-def test_bad_exports_are_refused_with_the_fix(conns: Cli, args: list[str], message: str) -> None:
-    r = add(conns, "--name", "E", *args)
+def test_bad_exports_are_refused_with_the_fix(unchanged: Cli, args: list[str],
+                                              message: str) -> None:
+    r = add(unchanged, "--name", "E", *args)
     assert r.code == 2, r.output
     assert message in r.stderr
     assert "Traceback" not in r.output
-    assert conns("exports", "list", "--json", user="ana").json() == []
+    assert unchanged("exports", "list", "--json", user="ana").json() == []
 
 
 def test_contributor_cannot_use_a_private_connection(conns: Cli) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from segport.errors import ConfigError, SegportError
 from segport.manage.context import Context
 from segport.manage.names import check_name
-from segport.model import Segment, SourceConfig
+from segport.model import Segment, SourceConfig, WorkspaceConfig
 from segport.secrets import POSTGRES_ENTRY
 from segport.sources.base import ColumnInfo
 
@@ -33,32 +33,26 @@ def set_source(ctx: Context, source: SourceConfig, password: str | None = None) 
     """
     if ctx.workspace.exists:
         ctx.access().require_manage_source()
-    if source.kind == "postgres":
+    secret = password if source.kind == "postgres" else None
+    with ctx.open_source(source, password=secret) as opened:  # an empty key: not checked yet
+        columns = opened.columns()
+    names = [c.name for c in columns]
+    final = replace(source, key=source.key or _guess_key(names))
+    with ctx.open_source(final, password=secret) as opened:
+        summary = SourceSummary(opened.describe(), final.key, opened.row_count(), columns)
+
+    def change(config: WorkspaceConfig) -> WorkspaceConfig:
+        if config.source is not None:
+            ctx.access(config).require_manage_source()
+        return replace(config, source=final)
+
+    ctx.update(change)
+    if source.kind == "postgres":  # only once the source is known to work
         if password:
             ctx.secrets.set(POSTGRES_ENTRY, password)
         else:
             ctx.secrets.delete(POSTGRES_ENTRY)
-    probe = replace(source, key=source.key or "")
-    with ctx.open_source(probe if probe.key else replace(probe, key=_PROBE_KEY)) as opened:
-        columns = opened.columns()
-    names = [c.name for c in columns]
-    key = source.key or _guess_key(names)
-    if key not in names:
-        raise ConfigError(f"The key column '{key}' is not in the source; columns: "
-                          f"{', '.join(names)}. Name it with --key COLUMN.")
-    final = replace(source, key=key)
-    with ctx.open_source(final) as opened:
-        summary = SourceSummary(opened.describe(), key, opened.row_count(), columns)
-
-    def change(config):  # type: ignore[no-untyped-def]
-        ctx.access(config).require_manage_source() if config.source is not None else None
-        return replace(config, source=final)
-
-    ctx.update(change)
     return summary
-
-
-_PROBE_KEY = "\x00segport-probe"
 
 
 def _guess_key(names: list[str]) -> str:

@@ -46,8 +46,13 @@ class Context:
         """Apply ``change`` under the workspace lock; a new workspace gets the user as admin."""
         return self.workspace.update(change, creator=self.user)
 
-    def open_source(self, source: SourceConfig | None = None) -> ProfileSource:
-        """Open the configured profile source (or ``source``)."""
+    def open_source(
+        self, source: SourceConfig | None = None, *, password: str | object | None = ...
+    ) -> ProfileSource:
+        """Open the configured profile source (or ``source``).
+
+        ``password`` overrides the PostgreSQL password from the keyring (for trying a new one).
+        """
         if source is None:
             source = self.config().source
         if source is None:
@@ -55,7 +60,10 @@ class Context:
                 f"{self.workspace.config_path}: no profile source is configured; set one with "
                 "'segport source set files PATH' (or sqlite/postgres)."
             )
-        return open_source(source, self.workspace.root, password=self._postgres_password)
+        if password is ...:
+            return open_source(source, self.workspace.root, password=self._postgres_password)
+        given = password if isinstance(password, str) else None
+        return open_source(source, self.workspace.root, password=lambda: given)
 
     def _postgres_password(self) -> str | None:
         return self.secrets.get(POSTGRES_ENTRY)
