@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from segport.model import DestinationType
 
 DEFAULT_HOST = "127.0.0.1"
@@ -24,3 +26,11 @@ API_PREFIX: dict[DestinationType, str] = {"iterable": "", "sendgrid": "", "autop
 def base_url(kind: DestinationType, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
     """The base URL of one emulator when the sandbox's first port is ``port``."""
     return f"http://{host}:{port + PORT_OFFSETS[kind]}{API_PREFIX[kind]}"
+
+
+def account_id(api_key: str) -> str:
+    """The sandbox's public name of the account an API key opens (``/_sandbox/state?account=``).
+
+    A short SHA-256 prefix: it identifies the account without ever echoing the key.
+    """
+    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
