@@ -11,7 +11,9 @@ import pytest
 
 from clirunner import Cli
 
-pytest_plugins = ["fixtures.secret_service", "fixtures.postgres"]
+pytest_plugins = [
+    "fixtures.secret_service", "fixtures.postgres", "fixtures.sandbox",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 from clirunner import Cli, Result
+from segport.sandbox.server import Sandbox
 from segport.secrets import KeyringStore, connection_entry
 
 KEY = "SG.LEAK-CANARY-5b1e0f7d2c9a4e86"
 
 
-def test_key_is_in_the_keyring_and_nowhere_else(ready: Cli, tmp_path: Path) -> None:
+def test_key_is_in_the_keyring_and_nowhere_else(
+        ready: Cli, sandbox: Sandbox, allow_key: Callable[[str, str], None]) -> None:
+    allow_key("sendgrid", KEY)
+    url = sandbox.base_url("sendgrid")
     outputs = []
 
     def run(*args: str, user: str = "ana", stdin: str | None = None) -> Result:
@@ -18,12 +22,14 @@ def test_key_is_in_the_keyring_and_nowhere_else(ready: Cli, tmp_path: Path) -> N
         outputs.append(r.output)
         return r
 
-    assert run("connections", "add", "--type", "sendgrid", "--name", "Canary",
+    assert run("connections", "add", "--type", "sendgrid", "--name", "Canary", "--base-url", url,
                "--agree-privacy", "--share-with-contributors", stdin=KEY).code == 0
     # The same key again (refused, duplicate), a wrong invocation and every read command.
     run("connections", "add", "--type", "sendgrid", "--name", "Canary", "--agree-privacy",
         stdin=KEY)
     run("connections", "add", "--type", "sendgrid", "--name", "Canary 2", user="bo", stdin=KEY)
+    run("connections", "test", "Canary")
+    run("connections", "test", "Canary", "--json", user="bo")
     run("connections", "list")
     run("connections", "list", "--json")
     run("connections", "list", "--json", user="bo")

@@ -1,5 +1,5 @@
-"""One real sandbox (uvicorn on ephemeral loopback ports) for the module's tests, reset before each
-test; httpx clients with each platform's demo credentials."""
+"""httpx clients with each platform's demo credentials, for the session's real sandbox
+(``fixtures.sandbox``: uvicorn on ephemeral loopback ports, reset before each test)."""
 
 from __future__ import annotations
 
@@ -11,20 +11,6 @@ import pytest
 
 from segport.sandbox.defaults import DEMO_KEYS
 from segport.sandbox.server import Sandbox
-
-
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[Sandbox]:
-    """The three emulators with their documented default limits."""
-    with Sandbox(port=0) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh_sandbox(request: pytest.FixtureRequest) -> None:
-    """Every sandbox test starts from empty accounts and the start-up config."""
-    if "sandbox" in request.fixturenames:
-        request.getfixturevalue("sandbox").reset()
 
 
 def _client(base_url: str, headers: dict[str, str], **kwargs: Any) -> httpx.Client:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import click
 
-from segport.cli.output import context, emit_json, info, read_secret, table
+from segport.cli.output import context, emit_json, info, read_secret, table, warn
+from segport.destinations import AccountInfo
+from segport.manage.connect import connect, test_connection
 from segport.manage.connections import (
     ConnectionDraft,
     add_connection,
     check_draft,
+    check_key,
     remove_connection,
 )
 from segport.model import DATA_CENTERS, DESTINATION_LABELS, DESTINATION_TYPES, Connection
@@ -75,10 +78,45 @@ def add(ctx: click.Context, type_: str, name: str, agree_privacy: bool,
     draft = ConnectionDraft(name=name, type=type_, shared_with_contributors=share_with_contributors,
                             data_center=data_center, base_url=base_url)  # type: ignore[arg-type]
     draft = check_draft(c, draft, agreed=agree_privacy)
-    key = read_secret(f"{DESTINATION_LABELS[type_]} API key")
+    key = check_key(read_secret(f"{DESTINATION_LABELS[type_]} API key"))
+    info(f"Connecting to {DESTINATION_LABELS[type_]}…")
+    _report(connect(draft, key))
     conn = add_connection(c, draft, key, agreed=agree_privacy)
     info(f"Connection '{conn.name}' ({DESTINATION_LABELS[conn.type]}) saved; its key is in "
          f"{c.secrets.describe()}. Export user: {conn.export_user}.")
+
+
+def _report(account: AccountInfo) -> None:
+    where = f" ({account.data_center.upper()} data centre)" if account.data_center else ""
+    info(f"Connected{where}: " + (f"account {account.account}, " if account.account else "")
+         + f"{len(account.lists)} list(s) visible"
+         + (f", scopes: {', '.join(account.scopes)}" if account.scopes else "") + ".")
+    for warning in account.warnings:
+        warn(warning)
+
+
+def _account_json(account: AccountInfo) -> dict[str, object]:
+    return {"account": account.account, "data_center": account.data_center,
+            "lists": [{"id": x.id, "name": x.name, "size": x.size} for x in account.lists],
+            "scopes": list(account.scopes), "warnings": list(account.warnings)}
+
+
+@connections.command("test")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def test(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Check a connection's key against its platform (Connect again)."""
+    c = context(ctx)
+    connection, account = test_connection(c, name)
+    details = c.access().can_see_connection_details(connection)
+    if as_json:
+        emit_json({"name": name, "type": connection.type, "ok": True,
+                   **(_account_json(account) if details else {})})
+    elif details:
+        _report(account)
+    else:
+        info(f"Connection '{name}' works.")
 
 
 @connections.command("remove")
