@@ -59,3 +59,21 @@ CATALOGUES: dict[DestinationType, Catalogue] = {
         cap_scope="in total",
     ),
 }
+
+
+#: Every field the clients can send (segport name → API name), a superset of ``CATALOGUES``:
+#: Iterable's names go under ``dataFields``; SendGrid's are reserved fields; Autopilot's
+#: Mailing* fields are accepted by its API although the export wizard offers only names.
+API_FIELDS: dict[DestinationType, dict[str, str]] = {
+    "iterable": {"email": "email", "first_name": "firstName", "last_name": "lastName"},
+    "sendgrid": dict(CATALOGUES["sendgrid"].fields),
+    "autopilot": {
+        "email": "Email",
+        "first_name": "FirstName",
+        "last_name": "LastName",
+        "country": "MailingCountry",
+        "state": "MailingState",
+        "city": "MailingCity",
+        "postal_code": "MailingPostalCode",
+    },
+}

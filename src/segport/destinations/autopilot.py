@@ -1,0 +1,171 @@
+"""Autopilot Journeys: bulk upserts of ≤ 100 contacts that join a list in the same call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+
+from segport.destinations.base import (
+    AccountInfo,
+    Batch,
+    BatchResult,
+    Contact,
+    Destination,
+    Limits,
+    ListRef,
+    RowOutcome,
+    bad_rows,
+    failed,
+)
+from segport.destinations.errors import (
+    DestinationAuthError,
+    DestinationConnectionError,
+    DestinationError,
+    DestinationRequestError,
+    DestinationResponseError,
+)
+from segport.destinations.http import ApiResponse, RequestRecord, encode_json
+from segport.model import DataCenter
+
+LIST_FIELD = "_autopilot_list"
+
+
+class AutopilotDestination(Destination):
+    """An Autopilot account, keyed by the ``autopilotapikey`` header."""
+
+    type = "autopilot"
+    label = "Autopilot"
+    default_limits: ClassVar[Limits] = Limits(
+        max_batch_count=100, max_batch_bytes=2_000_000, requests_per_s=5.0, burst=5,
+        max_in_flight=4, cap=100_000, cap_scope="in total", remove_batch_count=100,
+    )
+
+    #: Separator plus the per-contact ``"_autopilot_list":"contactlist_<uuid>"`` tag.
+    item_overhead: ClassVar[int] = 1 + len(',"_autopilot_list":""') + 64
+
+    @classmethod
+    def default_base_url(cls, data_center: DataCenter | None) -> str:
+        return "https://api2.autopilothq.com/v1"
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"autopilotapikey": key}
+
+    def payload_item(self, contact: Contact, list_id: str = "") -> dict[str, Any]:
+        item: dict[str, Any] = {"Email": contact.email}
+        item.update(self.mapped(contact))
+        if list_id:
+            item[LIST_FIELD] = list_id
+        return item
+
+    def upsert_body(self, list_id: str, items: Sequence[bytes]) -> bytes:
+        tag = b',"' + LIST_FIELD.encode() + b'":' + encode_json(list_id) + b"}"
+        return b'{"contacts":[' + b",".join(item[:-1] + tag for item in items) + b"]}"
+
+    async def validate(self) -> AccountInfo:
+        response = await self.session.request("GET", "/account", bucket=self.bucket,
+                                              budget_s=self.validate_budget_s,
+                                              timeout=self.validate_timeout)
+        account = None
+        if response.ok and isinstance(response.body, dict):
+            body = response.body
+            account = next((str(body[k]) for k in ("name", "company", "instance_name", "email")
+                            if body.get(k)), None)
+        lists = await self.lists(budget_s=self.validate_budget_s, timeout=self.validate_timeout)
+        return AccountInfo("autopilot", self.base_url, account=account, lists=tuple(lists))
+
+    async def lists(self, budget_s: float | None = None,
+                    timeout: httpx.Timeout | None = None) -> list[ListRef]:
+        response = await self.session.request("GET", "/lists", bucket=self.bucket,
+                                              budget_s=budget_s, timeout=timeout)
+        body = response.body
+        if not response.ok or not isinstance(body, dict) or not isinstance(body.get("lists"),
+                                                                           list):
+            raise DestinationResponseError(
+                f"Autopilot answered GET /v1/lists with HTTP {response.status}.")
+        return [ListRef(str(item["list_id"]), str(item.get("title", "")), None)
+                for item in body["lists"] if isinstance(item, dict) and item.get("list_id")]
+
+    async def ensure_list(self, name: str) -> ListRef:
+        for _ in range(3):
+            for ref in await self.lists():
+                if ref.name == name:
+                    return ref
+            try:
+                response = await self.session.request("POST", "/list", json_body={"name": name},
+                                                      bucket=self.bucket,
+                                                      retry_transport_errors=False)
+            except DestinationConnectionError:
+                continue
+            if response.status == 409:
+                continue  # created meanwhile (or by a retried request): look it up again
+            if not response.ok or not isinstance(response.body, dict) or not response.body.get(
+                    "list_id"):
+                raise DestinationRequestError(
+                    f"Autopilot refused to create list {name!r} (HTTP {response.status}: "
+                    f"{response.message()}).", response.status, response.message())
+            return ListRef(str(response.body["list_id"]), name, 0)
+        raise DestinationRequestError(f"Could not create Autopilot list {name!r}.", 0)
+
+    async def _upsert_batch(self, list_id: str, batch: Batch) -> BatchResult:
+        """POST ≤ 100 contacts; rows a 400 names are set aside and the rest resent."""
+        result = BatchResult()
+        rows = list(range(len(batch)))
+        while rows:
+            body = self.upsert_body(list_id, [batch.encoded[i] for i in rows])
+            response = await self.session.request("POST", "/contacts", content=body,
+                                                  bucket=self.bucket, records=result.records)
+            emails = [batch[i].email for i in rows]
+            if response.ok:
+                result.outcomes.extend(RowOutcome(e, True) for e in emails)
+                return result
+            named = self._named_rows(response, emails) if response.status == 400 else {}
+            if not named:
+                reason = f"HTTP {response.status}: {response.message() or 'refused'}"
+                result.outcomes.extend(failed(emails, reason, retryable=False))
+                return result
+            result.outcomes.extend(RowOutcome(emails[i], False, why)
+                                   for i, why in sorted(named.items()))
+            rows = [row for i, row in enumerate(rows) if i not in named]
+        return result
+
+    @staticmethod
+    def _named_rows(response: ApiResponse, emails: list[str]) -> dict[int, str]:
+        """Rows a 400 names: by index (``contacts[3]``) or by quoting the email itself."""
+        named = bad_rows(response.body, len(emails))
+        if named:
+            return named
+        message = response.message()
+        if not message:
+            return {}
+        return {i: message for i, e in enumerate(emails) if e and repr(e) in message}
+
+    async def _remove_batch(self, list_id: str, emails: Sequence[str]) -> BatchResult:
+        """One DELETE per contact (the API has no bulk removal), several in flight."""
+        result = BatchResult()
+
+        async def one(email: str) -> RowOutcome:
+            records: list[RequestRecord] = []
+            try:
+                response = await self.session.request(
+                    "DELETE", f"/list/{list_id}/contact/{quote(email, safe='')}",
+                    bucket=self.bucket, records=records,
+                    record_path=f"/v1/list/{list_id}/contact/{{email}}")
+            except DestinationAuthError:
+                raise
+            except DestinationError as exc:
+                return RowOutcome(email, False, str(exc), retryable=True)
+            finally:
+                result.records.extend(records)
+            if response.ok:
+                return RowOutcome(email, True)
+            message = response.message().lower()
+            if response.status == 404 and ("contact" in message or "list" not in message):
+                return RowOutcome(email, True, "not on the list")  # unknown contact: no-op
+            return RowOutcome(email, False, f"HTTP {response.status}: {response.message()}")
+
+        result.outcomes.extend(await asyncio.gather(*(one(e) for e in emails)))
+        return result

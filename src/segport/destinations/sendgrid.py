@@ -1,0 +1,277 @@
+"""SendGrid Marketing Campaigns: asynchronous upserts (202 + job) confirmed by polling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+from segport.destinations.base import (
+    AccountInfo,
+    Batch,
+    BatchResult,
+    Contact,
+    Destination,
+    Limits,
+    ListRef,
+    PendingJob,
+    RowOutcome,
+    bad_rows,
+    failed,
+)
+from segport.destinations.errors import (
+    DestinationAuthError,
+    DestinationError,
+    DestinationRequestError,
+    DestinationResponseError,
+)
+from segport.destinations.http import ApiResponse, encode_json
+from segport.destinations.sendgrid_support import parse_errors_csv, scope_warnings
+from segport.model import DataCenter
+
+SEARCH_BATCH = 100
+#: Reserved fields' maximum lengths, by segport name (OpenAPI ``ContactRequest``).
+FIELD_MAX = {"first_name": 50, "last_name": 50, "country": 50, "state": 50, "city": 60}
+
+
+class SendGridDestination(Destination):
+    """A SendGrid account, keyed by ``Authorization: Bearer SG.…``."""
+
+    type = "sendgrid"
+    label = "SendGrid"
+    default_limits: ClassVar[Limits] = Limits(
+        max_batch_count=30_000, max_batch_bytes=6_000_000, requests_per_s=3.0, burst=3,
+        max_in_flight=4, cap=100_000, cap_scope="in total", remove_batch_count=SEARCH_BATCH,
+    )
+    #: Requests other than ``PUT /v3/marketing/contacts`` (lists, jobs, search) per second.
+    other_requests_per_s = 10.0
+    #: How long an import job may stay unfinished before its rows are reported failed.
+    job_timeout_s = 900.0
+    poll_start_s = 0.25
+    poll_max_s = 1.0
+
+    def __init__(self, api_key: str, base_url: str | None = None,
+                 data_center: DataCenter | None = None, **options: Any) -> None:
+        super().__init__(api_key, base_url, data_center, **options)
+        self.other_bucket = self.make_bucket(self.other_requests_per_s)
+
+    @classmethod
+    def default_base_url(cls, data_center: DataCenter | None) -> str:
+        return "https://api.sendgrid.com"
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    def payload_item(self, contact: Contact, list_id: str = "") -> dict[str, Any]:
+        item = {"email": contact.email}
+        item.update(self.mapped(contact))
+        return item
+
+    def precheck(self, contact: Contact) -> str | None:
+        """Reserved-field lengths SendGrid enforces (one long value would fail the request)."""
+        if len(contact.email) > 254:
+            return "email longer than 254 characters"
+        for name, limit in FIELD_MAX.items():
+            value = getattr(contact, name)
+            if value is not None and len(value) > limit:
+                return f"{self.api_fields[name]} longer than {limit} characters"
+        return None
+
+    def upsert_body(self, list_id: str, items: Sequence[bytes]) -> bytes:
+        return (b'{"list_ids":' + encode_json([list_id]) + b',"contacts":['
+                + b",".join(items) + b"]}")
+
+    async def validate(self) -> AccountInfo:
+        response = await self.session.request("GET", "/v3/scopes", bucket=self.other_bucket,
+                                              budget_s=self.validate_budget_s,
+                                              timeout=self.validate_timeout)
+        body = response.body if isinstance(response.body, dict) else {}
+        scopes = tuple(str(s) for s in body.get("scopes") or [])
+        warnings = scope_warnings(scopes)
+        lists: list[ListRef] = []
+        if any(s.startswith("marketing.") for s in scopes):
+            try:
+                lists = await self.lists()
+            except DestinationError as exc:
+                warnings.append(f"Lists could not be read: {exc}")
+        account = None
+        if any(s.startswith("user.") for s in scopes):
+            account = await self._account_name()
+        return AccountInfo("sendgrid", self.base_url, account=account, lists=tuple(lists),
+                           scopes=scopes, warnings=tuple(warnings))
+
+    async def _account_name(self) -> str | None:
+        try:
+            response = await self.session.request("GET", "/v3/user/username",
+                                                  bucket=self.other_bucket, budget_s=5)
+        except DestinationError:
+            return None
+        body = response.body if isinstance(response.body, dict) else {}
+        return str(body["username"]) if response.ok and body.get("username") else None
+
+    async def lists(self) -> list[ListRef]:
+        found: list[ListRef] = []
+        params = {"page_size": "1000"}
+        while True:
+            response = await self.session.request("GET", "/v3/marketing/lists", params=params,
+                                                  bucket=self.other_bucket)
+            self._raise_unless_ok(response, "read lists")
+            body = response.body if isinstance(response.body, dict) else {}
+            for item in body.get("result") or []:
+                found.append(ListRef(str(item["id"]), str(item.get("name", "")),
+                                     item.get("contact_count")))
+            nxt = (body.get("_metadata") or {}).get("next")
+            token = parse_qs(urlsplit(nxt).query).get("page_token") if nxt else None
+            if not token:
+                return found
+            # Follow the token on our own host: the key goes nowhere the next URL points.
+            params = {"page_size": "1000", "page_token": token[0]}
+
+    async def ensure_list(self, name: str) -> ListRef:
+        for ref in await self.lists():
+            if ref.name.casefold() == name.casefold():  # SendGrid names are unique ignoring case
+                return ref
+        response = await self.session.request("POST", "/v3/marketing/lists",
+                                              json_body={"name": name}, bucket=self.other_bucket,
+                                              retry_transport_errors=False)
+        self._raise_unless_ok(response, f"create list {name!r}")
+        body = response.body if isinstance(response.body, dict) else {}
+        return ListRef(str(body["id"]), str(body.get("name", name)), 0)
+
+    def _raise_unless_ok(self, response: ApiResponse, what: str) -> None:
+        if not response.ok:
+            raise DestinationRequestError(
+                f"SendGrid refused to {what} (HTTP {response.status}: {response.message()}).",
+                response.status, response.message())
+
+    async def _upsert_batch(self, list_id: str, batch: Batch) -> BatchResult:
+        """PUT the batch; rows a 400 names are set aside and the rest resent."""
+        result = BatchResult()
+        rows = list(range(len(batch)))
+        while rows:
+            body = self.upsert_body(list_id, [batch.encoded[i] for i in rows])
+            response = await self.session.request("PUT", "/v3/marketing/contacts", content=body,
+                                                  bucket=self.bucket, records=result.records)
+            emails = [batch[i].email for i in rows]
+            if response.status == 202:
+                job_id = response.body.get("job_id") if isinstance(response.body, dict) else None
+                if not job_id:
+                    raise DestinationResponseError("SendGrid accepted contacts without a job_id.")
+                result.jobs.append(PendingJob(str(job_id), "upsert", tuple(emails)))
+                return result
+            named = bad_rows(response.body, len(rows)) if response.status == 400 else {}
+            if not named:
+                reason = f"HTTP {response.status}: {response.message() or 'refused'}"
+                result.outcomes.extend(failed(emails, reason, retryable=False))
+                return result
+            result.outcomes.extend(RowOutcome(emails[i], False, why)
+                                   for i, why in sorted(named.items()))
+            rows = [row for i, row in enumerate(rows) if i not in named]
+        return result
+
+    async def _remove_batch(self, list_id: str, emails: Sequence[str]) -> BatchResult:
+        """Look the emails up for contact ids, then remove those ids from the list."""
+        result = BatchResult()
+        ids = await self._contact_ids([e for e in emails if e], result)
+        # Not a contact at all (404, "contact not found", invalid address): not on the list.
+        result.outcomes.extend(RowOutcome(e, True, "not a contact") for e in emails
+                               if e not in ids)
+        if not ids:
+            return result
+        response = await self.session.request(
+            "DELETE", f"/v3/marketing/lists/{list_id}/contacts",
+            params={"contact_ids": ",".join(ids.values())}, bucket=self.other_bucket,
+            records=result.records)
+        if response.status == 202 and isinstance(response.body, dict) and response.body.get(
+                "job_id"):
+            result.jobs.append(PendingJob(str(response.body["job_id"]), "delete",
+                                          tuple(ids)))
+        elif response.ok:
+            result.outcomes.extend(RowOutcome(e, True) for e in ids)
+        else:
+            result.outcomes.extend(failed(ids, f"HTTP {response.status}: {response.message()}",
+                                          retryable=False))
+        return result
+
+    async def _contact_ids(self, emails: list[str], into: BatchResult) -> dict[str, str]:
+        """email → contact id for those that are contacts; invalid addresses are skipped."""
+        ids: dict[str, str] = {}
+        while emails:
+            response = await self.session.request(
+                "POST", "/v3/marketing/contacts/search/emails", json_body={"emails": emails},
+                bucket=self.other_bucket, records=into.records)
+            if response.status == 400:
+                named = bad_rows(response.body, len(emails))
+                if not named:
+                    self._raise_unless_ok(response, "search contacts")
+                emails = [e for i, e in enumerate(emails) if i not in named]
+                continue
+            if response.status == 404:
+                return ids
+            self._raise_unless_ok(response, "search contacts")
+            found = response.body.get("result") if isinstance(response.body, dict) else None
+            lower = {k.lower(): v for k, v in (found or {}).items() if isinstance(v, dict)}
+            for email in emails:
+                contact = (lower.get(email.lower()) or {}).get("contact") or {}
+                if contact.get("id"):
+                    ids[email] = str(contact["id"])
+            return ids
+        return ids
+
+    async def confirm(self, result: BatchResult) -> BatchResult:
+        """Poll each job until it leaves ``pending``; map ``errors_url`` rows to their emails."""
+        done = BatchResult(list(result.outcomes), list(result.records))
+        for job in result.jobs:
+            try:
+                done.outcomes.extend(await self._settle(job, done))
+            except DestinationAuthError:
+                raise
+            except DestinationError as exc:
+                done.outcomes.extend(failed(job.emails, f"import job {job.job_id} not "
+                                            f"confirmed: {exc}", retryable=True))
+        return done
+
+    async def _settle(self, job: PendingJob, into: BatchResult) -> list[RowOutcome]:
+        waited, interval = 0.0, self.poll_start_s
+        while True:
+            response = await self.session.request(
+                "GET", f"/v3/marketing/contacts/imports/{job.job_id}", bucket=self.other_bucket,
+                records=into.records, record_path="/v3/marketing/contacts/imports/{id}")
+            self._raise_unless_ok(response, f"report on import job {job.job_id}")
+            body = response.body if isinstance(response.body, dict) else {}
+            status = str(body.get("status", "pending"))
+            if status not in ("pending", "processing", ""):
+                break
+            if waited >= self.job_timeout_s:
+                return failed(job.emails, f"import job {job.job_id} still pending after "
+                              f"{waited:.0f} s", retryable=True)
+            await self._sleep(interval)
+            waited += interval
+            interval = min(self.poll_max_s, interval * 1.25)
+        if status == "completed":
+            return [RowOutcome(e, True) for e in job.emails]
+        results = body.get("results") or {}
+        errors_url = results.get("errors_url")
+        reasons = await self._errors_file(errors_url, job, into) if errors_url else None
+        if reasons is None:
+            why = f"import job {status} and its errors file could not be read"
+            if status == "failed":
+                return failed(job.emails, "import job failed", retryable=False)
+            return failed(job.emails, why, retryable=True)
+        lower = {k.lower(): v for k, v in reasons.items()}
+        return [RowOutcome(e, False, lower[e.lower()]) if e.lower() in lower
+                else RowOutcome(e, status != "failed", None if status != "failed"
+                                else "import job failed") for e in job.emails]
+
+    async def _errors_file(self, url: str, job: PendingJob, into: BatchResult
+                           ) -> dict[str, str] | None:
+        """email → reason from the job's errors CSV (by email column, else by row number)."""
+        try:
+            response = await self.session.request("GET", url, bucket=self.other_bucket,
+                                                  records=into.records,
+                                                  record_path="errors_url", budget_s=30)
+        except DestinationError:
+            return None
+        if not response.ok or not isinstance(response.body, str | bytes):
+            return None
+        return parse_errors_csv(str(response.body), job.emails)
