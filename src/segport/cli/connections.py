@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from segport.cli.output import context, emit_json, info, read_secret, table, warn
-from segport.destinations import AccountInfo
-from segport.manage.connect import connect, test_connection
 from segport.manage.connections import (
     ConnectionDraft,
     add_connection,
@@ -15,6 +15,9 @@ from segport.manage.connections import (
     remove_connection,
 )
 from segport.model import DATA_CENTERS, DESTINATION_LABELS, DESTINATION_TYPES, Connection
+
+if TYPE_CHECKING:
+    from segport.destinations import AccountInfo
 
 
 @click.group()
@@ -77,6 +80,8 @@ def add(ctx: click.Context, type_: str, name: str, agree_privacy: bool,
     c = context(ctx)
     draft = ConnectionDraft(name=name, type=type_, shared_with_contributors=share_with_contributors,
                             data_center=data_center, base_url=base_url)  # type: ignore[arg-type]
+    from segport.manage.connect import connect  # the HTTP stack, only when needed
+
     draft = check_draft(c, draft, agreed=agree_privacy)
     key = check_key(read_secret(f"{DESTINATION_LABELS[type_]} API key"))
     info(f"Connecting to {DESTINATION_LABELS[type_]}…")
@@ -107,6 +112,8 @@ def _account_json(account: AccountInfo) -> dict[str, object]:
 @click.pass_context
 def test(ctx: click.Context, name: str, as_json: bool) -> None:
     """Check a connection's key against its platform (Connect again)."""
+    from segport.manage.connect import test_connection
+
     c = context(ctx)
     connection, account = test_connection(c, name)
     details = c.access().can_see_connection_details(connection)

@@ -6,35 +6,36 @@ the clients meet the platforms (or the sandbox emulators) only over HTTP.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from segport.destinations.base import (
-    AccountInfo,
-    BatchResult,
-    Contact,
-    Destination,
-    Limits,
-    ListRef,
-    PendingJob,
-    RowOutcome,
-)
-from segport.destinations.errors import (
-    DestinationAuthError,
-    DestinationConnectionError,
-    DestinationError,
-    DestinationProtocolError,
-    DestinationRequestError,
-    DestinationResponseError,
-    DestinationRetryExhaustedError,
-    DestinationTimeoutError,
-    DestinationUnreachableError,
-    WrongDataCenterError,
-)
-from segport.destinations.http import RequestRecord
-from segport.destinations.pacing import TokenBucket, WaitEvent, WaitStats
-from segport.destinations.retry import RetryPolicy
 from segport.errors import ConfigError
 from segport.model import DataCenter, DestinationType
+
+if TYPE_CHECKING:
+    from segport.destinations.base import Destination
+
+#: Public names and the module holding each; imported on first use, so that commands that
+#: never talk to a platform do not pay for the HTTP stack.
+_LAZY = {
+    **dict.fromkeys(("AccountInfo", "BatchResult", "Contact", "Destination", "Limits", "ListRef",
+                     "PendingJob", "RowOutcome"), "segport.destinations.base"),
+    **dict.fromkeys(("DestinationAuthError", "DestinationConnectionError", "DestinationError",
+                     "DestinationProtocolError", "DestinationRequestError",
+                     "DestinationResponseError", "DestinationRetryExhaustedError",
+                     "DestinationTimeoutError", "DestinationUnreachableError",
+                     "WrongDataCenterError"), "segport.destinations.errors"),
+    "RequestRecord": "segport.destinations.http",
+    **dict.fromkeys(("TokenBucket", "WaitEvent", "WaitStats"), "segport.destinations.pacing"),
+    "RetryPolicy": "segport.destinations.retry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AccountInfo",
