@@ -8,6 +8,7 @@ from pathlib import Path
 from clirunner import Cli
 from segport.manage import Context
 from segport.manage.catalog import add_segment, set_source
+from segport.manage.connections import ConnectionDraft, add_connection
 from segport.model import Segment, SourceConfig, Team
 from segport.workspace import Workspace
 
@@ -32,4 +33,17 @@ def prepare(cli: Cli, profiles_csv: Path) -> Cli:
     ana.update(lambda c: replace(c, team=Team(admins=("ana",), contributors=("bo",))))
     add_segment(ana, Segment("Big spenders", where="lifetime_value > 500"))
     add_segment(Context(Workspace(cli.workspace), user="bo"), Segment("Everyone", where="true"))
+    return cli
+
+
+KEY = "SG.exports-test-key-11"
+CONNECTIONS = [("SG shared", "sendgrid", True), ("SG private", "sendgrid", False),
+               ("Iterable", "iterable", True), ("Autopilot", "autopilot", True)]
+
+
+def with_connections(cli: Cli) -> Cli:
+    ana = Context(Workspace(cli.workspace), user="ana")
+    for name, type_, shared in CONNECTIONS:
+        draft = ConnectionDraft(name=name, type=type_, shared_with_contributors=shared)
+        add_connection(ana, draft, KEY, agreed=True)
     return cli

@@ -6,25 +6,8 @@ from typing import Any
 
 import pytest
 
-from cli_setup import PROFILES, prepare
+from cli_setup import PROFILES, prepare, with_connections
 from clirunner import Cli, Result
-from segport.manage import Context
-from segport.manage.connections import ConnectionDraft, add_connection
-from segport.workspace import Workspace
-
-KEY = "SG.exports-test-key-11"
-
-
-CONNECTIONS = [("SG shared", "sendgrid", True), ("SG private", "sendgrid", False),
-               ("Iterable", "iterable", True), ("Autopilot", "autopilot", True)]
-
-
-def with_connections(cli: Cli) -> Cli:
-    ana = Context(Workspace(cli.workspace), user="ana")
-    for name, type_, shared in CONNECTIONS:
-        draft = ConnectionDraft(name=name, type=type_, shared_with_contributors=shared)
-        add_connection(ana, draft, KEY, agreed=True)
-    return cli
 
 
 @pytest.fixture
