@@ -18,6 +18,8 @@ from segport.secrets import connection_entry, env_var_for
 SANDBOX_HINT = "Is the sandbox running? Start it with 'segport sandbox' in another terminal."
 #: Seconds Connect waits for an answer; ``SEGPORT_CONNECT_TIMEOUT`` changes it (slow networks).
 DEFAULT_CONNECT_TIMEOUT = 10.0
+#: Seconds Connect keeps retrying (a refused connection, a 429, a 5xx) before it reports.
+CONNECT_RETRY_BUDGET = 3.0
 
 
 def connect_timeout() -> float:
@@ -45,7 +47,8 @@ async def validate_key(draft: ConnectionDraft, key: str) -> AccountInfo:
     timeout = connect_timeout()
     try:
         async with make_destination(draft.type, key, draft.base_url, draft.data_center,
-                                    timeout=timeout, validate_budget_s=timeout) as dest:
+                                    timeout=timeout,
+                                    validate_budget_s=min(timeout, CONNECT_RETRY_BUDGET)) as dest:
             return await dest.validate()
     except DestinationConnectionError as exc:
         if _is_sandbox(draft.base_url) and isinstance(exc, DestinationUnreachableError):
