@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
+import re
 import time
 from typing import Any
 
@@ -15,7 +17,9 @@ import sendgrid as sendgrid_lib
 from python_http_client.exceptions import HTTPError
 from sandbox_support import wait_until
 
+from segport.sandbox.common import valid_email
 from segport.sandbox.defaults import DEMO_KEYS
+from segport.sandbox.sendgrid_rows import contact_row, contact_rows
 from segport.sandbox.server import Sandbox
 
 FAST_JOBS = {"job_pending_seconds": 0.2, "default_rate": {"rate": 200, "burst": 200}}
@@ -248,3 +252,77 @@ def test_official_sendgrid_library_upserts_and_reads_the_job(sandbox: Sandbox) -
     with pytest.raises(HTTPError) as raised:
         wrong.client.scopes.get()
     assert raised.value.status_code == 401
+
+
+def test_jobs_run_concurrently_unless_capped(sendgrid: httpx.Client, sandbox: Sandbox) -> None:
+    """Emulator decision: each job progresses at the rate on its own; ``job_concurrency`` caps."""
+    sandbox.configure("sendgrid", {**FAST_JOBS, "job_pending_seconds": 0.05,
+                                   "job_contacts_per_second": 250})
+    people = [{"email": f"p{i}@example.com"} for i in range(200)]  # 0.8 s of processing each
+
+    def two_jobs() -> float:
+        started = time.monotonic()
+        ids = [sendgrid.put("/v3/marketing/contacts", json={"contacts": people}).json()["job_id"]
+               for _ in range(2)]
+        for job_id in ids:
+            assert finished(sendgrid, job_id)["status"] == "completed"
+        return time.monotonic() - started
+
+    assert 0.85 <= two_jobs() < 1.4  # together: 0.05 + 0.8 s; one after the other: 1.65 s
+    sandbox.configure("sendgrid", {"job_concurrency": 1})
+    assert two_jobs() >= 1.65
+    for bad in ({"job_concurrency": -1}, {"job_contacts_per_second": 0}):
+        with pytest.raises(httpx.HTTPStatusError):
+            sandbox.configure("sendgrid", bad)
+
+
+def test_fast_validation_agrees_with_the_per_contact_path() -> None:
+    long_email = "a" * 64 + "@" + ".".join(["b" * 63] * 3) + ".com"  # 260 characters
+    cases: list[list[Any]] = [
+        [{"email": "Ann@Example.COM", "first_name": "A" * 50, "city": "C" * 60,
+          "postal_code": "9" * 500, "address_line_2": "x" * 100}, {"email": "b@example.com"}],
+        [{"email": "a@example.com", "first_name": "A" * 51}],
+        [{"email": "a@example.com", "city": "C" * 61}],
+        [{"email": "a@example.com", "address_line_1": "x" * 101}],
+        [{"email": "a@example.com", "first_name": 5}, {"email": "b@example.com", "city": None}],
+        [{"email": long_email}], [{"email": "x" * 65 + "@example.com"}],
+        [{"email": "a@example.com"}, {"first_name": "no email"}, {"email": None}, {"email": 7}],
+        [{"email": "a@example.com", "nickname": "A"}, "not an object", []],
+        [{"email": "a@example.com", "custom_fields": {}, "external_id": "e1",
+          "alternate_emails": ["b@example.com"]}, {"email": "c@example.com",
+                                                  "custom_fields": {"w1": "gold"}}],
+    ]
+    for contacts in cases:
+        rows, problems = contact_rows(json.loads(json.dumps(contacts)))
+        expected: list[tuple[str | None, str]] = []
+        slow = [contact_row(i, c, expected) for i, c in enumerate(json.loads(json.dumps(contacts)))]
+        assert problems == expected, contacts
+        if not problems:
+            assert rows == slow
+    assert contact_rows([{"email": "Ann@Example.COM"}])[0] == [{"email": "ann@example.com"}]
+
+
+def test_email_pattern_is_the_reference_definition() -> None:
+    """The possessive pattern accepts exactly what the plain definition accepts."""
+    atom = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+    label = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    reference = re.compile(rf"{atom}(?:\.{atom})*@(?:{label}\.)+[A-Za-z]{{2,63}}")
+
+    def expected(value: str) -> bool:
+        return (len(value) <= 254 and reference.fullmatch(value) is not None
+                and len(value.partition("@")[0]) <= 64)
+
+    rnd = random.Random(7)
+    alphabet = "ab9-._@+!~\n é" + "x" * 6
+    samples = ["a@b.co", "a@-b.co", "a@b-.co", "a@b.c", "a..b@c.de", ".a@b.de", "a.@b.de",
+               "a@b..de", "x" * 64 + "@a.de", "x" * 65 + "@a.de", "a@" + "b" * 63 + ".de",
+               "a@" + "b" * 64 + ".de", "a@b.d3", "a@1.de", "a@b.c-d.de", "a@b.de\n", "a@@b.de"]
+    samples += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 24)))
+                for _ in range(10_000)]
+    parts = ["".join(rnd.choice("abx9-.+") for _ in range(rnd.randint(1, 12)))
+             for _ in range(10_000)]
+    samples += [f"{a}@{b}.{tld}" for a, b, tld in zip(parts[:5000], parts[5000:],
+                                                      ["com", "d3", "co", "x", "de-"] * 1000,
+                                                      strict=True)]
+    assert [valid_email(s) for s in samples] == [expected(s) for s in samples]
+    assert sum(map(valid_email, samples)) > 200

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from segport.destinations.batching import fits, split
 from segport.destinations.catalogue import API_FIELDS
 from segport.destinations.errors import (
     DestinationAuthError,
@@ -36,14 +37,14 @@ from segport.model import DataCenter, DestinationType
 
 __all__ = [
     "AccountInfo", "Batch", "BatchResult", "Contact", "Destination", "Limits", "ListRef",
-    "PendingJob", "RowOutcome", "bad_rows", "failed",
+    "PendingJob", "RowOutcome", "bad_rows", "failed", "most_telling",
 ]
 
 #: Bytes kept free in every batch for the envelope around the contacts (list ids, keys).
 ENVELOPE_RESERVE = 512
 
 
-def _most_telling(group: BaseExceptionGroup) -> BaseException:
+def most_telling(group: BaseExceptionGroup) -> BaseException:
     """The exception to surface from a failed task group: an auth error first."""
     flat: list[BaseException] = []
     stack: list[BaseException] = [group]
@@ -157,6 +158,10 @@ class Destination(ABC):
         """Why the platform would refuse this row outright (checked before sending), or None."""
         return None
 
+    def refusals(self, contacts: Sequence[Contact]) -> dict[str, str]:
+        """email → ``precheck`` reason, for each contact refused (platforms may be faster)."""
+        return {c.email: why for c in contacts if (why := self.precheck(c)) is not None}
+
     # -- batching ----------------------------------------------------------------------------
 
     @property
@@ -178,35 +183,25 @@ class Destination(ABC):
         """A contact's JSON as it goes into a batch body (list-independent)."""
         return encode_json(self.payload_item(contact))
 
+    def encode_many(self, contacts: Sequence[Contact]) -> list[bytes]:
+        """``encode`` of each contact, in order (a platform may encode a run faster at once)."""
+        return [self.encode(c) for c in contacts]
+
     def batches(self, contacts: Iterable[Contact]) -> Iterator[Batch]:
         """Split into batches within the limits, by count AND serialized bytes.
 
         Each contact is encoded once; the bytes travel with the batch. A contact that alone
         exceeds the byte limit comes out as a batch of one marked ``oversize`` (never sent).
         """
-        room = self.limits.max_batch_bytes - ENVELOPE_RESERVE
-        batch, size = Batch(), 0
-        for contact in contacts:
-            encoded = self.encode(contact)
-            item = len(encoded) + self.item_overhead
-            if item > room:
-                yield Batch([contact], [encoded], oversize=True)
-                continue
-            if batch and (len(batch) >= self.limits.max_batch_count or size + item > room):
-                yield batch
-                batch, size = Batch(), 0
-            batch.append(contact)
-            batch.encoded.append(encoded)
-            size += item
-        if batch:
-            yield batch
+        return split(contacts, self.encode_many, **self._batch_limits())
 
     def _fits(self, batch: Batch) -> bool:
         """Whether a prepared batch is within this client's limits as it stands."""
-        room = self.limits.max_batch_bytes - ENVELOPE_RESERVE
-        return (not batch.oversize and len(batch) == len(batch.encoded)
-                and len(batch) <= self.limits.max_batch_count
-                and sum(len(e) for e in batch.encoded) + self.item_overhead * len(batch) <= room)
+        return fits(batch, **self._batch_limits())
+
+    def _batch_limits(self) -> dict[str, int]:
+        return {"max_count": self.limits.max_batch_count, "item_overhead": self.item_overhead,
+                "room": self.limits.max_batch_bytes - ENVELOPE_RESERVE}
 
     # -- upsert and remove ----------------------------------------------------------------------
 
@@ -220,7 +215,7 @@ class Destination(ABC):
         awaited before returning.
         """
         result = BatchResult()
-        refused = {c.email: why for c in contacts if (why := self.precheck(c)) is not None}
+        refused = self.refusals(contacts)
         result.outcomes.extend(RowOutcome(e, False, why) for e, why in refused.items())
         if isinstance(contacts, Batch) and not refused and self._fits(contacts):
             batches: Iterable[Batch] = [contacts]
@@ -250,18 +245,22 @@ class Destination(ABC):
         contacts: Iterable[Contact],
         on_batch: Callable[[BatchResult], Awaitable[None] | None] | None = None,
     ) -> BatchResult:
-        """Upsert everything, up to ``max_in_flight`` batches at once; confirmed results.
+        """Upsert everything, up to ``max_in_flight`` uploads at once; confirmed results.
 
-        ``on_batch`` sees each batch's confirmed result as it completes (to commit a ledger).
+        A batch's slot is freed once its upload was accepted: its platform job (SendGrid) is
+        awaited beside later uploads. ``on_batch`` sees each batch's confirmed result as it
+        completes (to commit a ledger).
         """
         total = BatchResult()
         slots = asyncio.Semaphore(self.limits.max_in_flight)
 
         async def one(batch: Batch) -> None:
             try:
-                result = await self.upsert(list_id, batch)
+                sent = await self.upsert(list_id, batch, confirm=False)
             finally:
                 slots.release()
+            del batch  # contacts and their JSON are no longer needed while the job runs
+            result = await self.confirm(sent)
             total.extend(result)
             if on_batch is not None:
                 maybe = on_batch(result)
@@ -275,7 +274,7 @@ class Destination(ABC):
                     group.create_task(one(batch))
                     await asyncio.sleep(0)  # let it start before encoding the next batch
         except BaseExceptionGroup as failures:
-            raise _most_telling(failures) from None
+            raise most_telling(failures) from None
         return total
 
     async def _guard(

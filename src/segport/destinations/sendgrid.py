@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +19,7 @@ from segport.destinations.base import (
     RowOutcome,
     bad_rows,
     failed,
+    most_telling,
 )
 from segport.destinations.errors import (
     DestinationAuthError,
@@ -26,12 +28,18 @@ from segport.destinations.errors import (
     DestinationResponseError,
 )
 from segport.destinations.http import ApiResponse, encode_json
-from segport.destinations.sendgrid_support import parse_errors_csv, scope_warnings
+from segport.destinations.sendgrid_support import (
+    MAX_LENGTHS,
+    any_longer,
+    contact_encoders,
+    job_outcomes,
+    parse_errors_csv,
+    scope_warnings,
+    too_long,
+)
 from segport.model import DataCenter
 
 SEARCH_BATCH = 100
-#: Reserved fields' maximum lengths, by segport name (OpenAPI ``ContactRequest``).
-FIELD_MAX = {"first_name": 50, "last_name": 50, "country": 50, "state": 50, "city": 60}
 
 
 class SendGridDestination(Destination):
@@ -47,13 +55,20 @@ class SendGridDestination(Destination):
     other_requests_per_s = 10.0
     #: How long an import job may stay unfinished before its rows are reported failed.
     job_timeout_s = 900.0
+    #: Polling an import job: first this long after it was accepted (jobs stay ``pending`` at
+    #: least ~0.5 s: asking sooner is wasted), then every ``poll_start_s``, growing by
+    #: ``poll_growth`` up to ``poll_max_s``.
+    poll_first_s = 0.5
     poll_start_s = 0.25
+    poll_growth = 1.25
     poll_max_s = 1.0
 
     def __init__(self, api_key: str, base_url: str | None = None,
                  data_center: DataCenter | None = None, **options: Any) -> None:
         super().__init__(api_key, base_url, data_center, **options)
         self.other_bucket = self.make_bucket(self.other_requests_per_s)
+        self._encode, self._encode_many = contact_encoders(self.api_fields)
+        self._accepted_at: dict[str, float] = {}  # job id → clock time of its 202
 
     @classmethod
     def default_base_url(cls, data_center: DataCenter | None) -> str:
@@ -67,15 +82,21 @@ class SendGridDestination(Destination):
         item.update(self.mapped(contact))
         return item
 
+    def encode(self, contact: Contact) -> bytes:
+        """``encode_json(payload_item(contact))``, built directly (see ``contact_encoders``)."""
+        return self._encode(contact)
+
+    def encode_many(self, contacts: Sequence[Contact]) -> list[bytes]:
+        return self._encode_many(contacts)
+
+    def refusals(self, contacts: Sequence[Contact]) -> dict[str, str]:
+        if not any_longer(contacts, MAX_LENGTHS):
+            return {}  # the usual case, found column by column
+        return super().refusals(contacts)
+
     def precheck(self, contact: Contact) -> str | None:
         """Reserved-field lengths SendGrid enforces (one long value would fail the request)."""
-        if len(contact.email) > 254:
-            return "email longer than 254 characters"
-        for name, limit in FIELD_MAX.items():
-            value = getattr(contact, name)
-            if value is not None and len(value) > limit:
-                return f"{self.api_fields[name]} longer than {limit} characters"
-        return None
+        return too_long(contact, self.api_fields)
 
     def upsert_body(self, list_id: str, items: Sequence[bytes]) -> bytes:
         return (b'{"list_ids":' + encode_json([list_id]) + b',"contacts":['
@@ -157,6 +178,7 @@ class SendGridDestination(Destination):
                 job_id = response.body.get("job_id") if isinstance(response.body, dict) else None
                 if not job_id:
                     raise DestinationResponseError("SendGrid accepted contacts without a job_id.")
+                self._accepted_at[str(job_id)] = self._clock()
                 result.jobs.append(PendingJob(str(job_id), "upsert", tuple(emails)))
                 return result
             named = bad_rows(response.body, len(rows)) if response.status == 400 else {}
@@ -184,8 +206,9 @@ class SendGridDestination(Destination):
             records=result.records)
         if response.status == 202 and isinstance(response.body, dict) and response.body.get(
                 "job_id"):
-            result.jobs.append(PendingJob(str(response.body["job_id"]), "delete",
-                                          tuple(ids)))
+            job_id = str(response.body["job_id"])
+            self._accepted_at[job_id] = self._clock()
+            result.jobs.append(PendingJob(job_id, "delete", tuple(ids)))
         elif response.ok:
             result.outcomes.extend(RowOutcome(e, True) for e in ids)
         else:
@@ -219,20 +242,37 @@ class SendGridDestination(Destination):
         return ids
 
     async def confirm(self, result: BatchResult) -> BatchResult:
-        """Poll each job until it leaves ``pending``; map ``errors_url`` rows to their emails."""
+        """Poll every job (concurrently) until it leaves ``pending``; rows are acknowledged only
+        then, and ``errors_url`` rows are mapped back to their emails."""
         done = BatchResult(list(result.outcomes), list(result.records))
-        for job in result.jobs:
-            try:
-                done.outcomes.extend(await self._settle(job, done))
-            except DestinationAuthError:
-                raise
-            except DestinationError as exc:
-                done.outcomes.extend(failed(job.emails, f"import job {job.job_id} not "
-                                            f"confirmed: {exc}", retryable=True))
+        if not result.jobs:
+            return done
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._confirm_job(job, done)) for job in result.jobs]
+        except BaseExceptionGroup as failures:
+            raise most_telling(failures) from None
+        for task in tasks:  # in job order, whatever order they finished in
+            done.outcomes.extend(task.result())
         return done
 
+    async def _confirm_job(self, job: PendingJob, into: BatchResult) -> list[RowOutcome]:
+        try:
+            return await self._settle(job, into)
+        except DestinationAuthError:
+            raise
+        except DestinationError as exc:
+            return failed(job.emails, f"import job {job.job_id} not confirmed: {exc}",
+                          retryable=True)
+        finally:
+            self._accepted_at.pop(job.job_id, None)
+
     async def _settle(self, job: PendingJob, into: BatchResult) -> list[RowOutcome]:
-        waited, interval = 0.0, self.poll_start_s
+        accepted = self._accepted_at.get(job.job_id, self._clock())
+        first = accepted + self.poll_first_s - self._clock()
+        if first > 0:
+            await self._sleep(first)
+        interval = self.poll_start_s
         while True:
             response = await self.session.request(
                 "GET", f"/v3/marketing/contacts/imports/{job.job_id}", bucket=self.other_bucket,
@@ -242,26 +282,17 @@ class SendGridDestination(Destination):
             status = str(body.get("status", "pending"))
             if status not in ("pending", "processing", ""):
                 break
+            waited = self._clock() - accepted
             if waited >= self.job_timeout_s:
                 return failed(job.emails, f"import job {job.job_id} still pending after "
                               f"{waited:.0f} s", retryable=True)
             await self._sleep(interval)
-            waited += interval
-            interval = min(self.poll_max_s, interval * 1.25)
+            interval = min(self.poll_max_s, interval * self.poll_growth)
         if status == "completed":
             return [RowOutcome(e, True) for e in job.emails]
-        results = body.get("results") or {}
-        errors_url = results.get("errors_url")
+        errors_url = (body.get("results") or {}).get("errors_url")
         reasons = await self._errors_file(errors_url, job, into) if errors_url else None
-        if reasons is None:
-            why = f"import job {status} and its errors file could not be read"
-            if status == "failed":
-                return failed(job.emails, "import job failed", retryable=False)
-            return failed(job.emails, why, retryable=True)
-        lower = {k.lower(): v for k, v in reasons.items()}
-        return [RowOutcome(e, False, lower[e.lower()]) if e.lower() in lower
-                else RowOutcome(e, status != "failed", None if status != "failed"
-                                else "import job failed") for e in job.emails]
+        return job_outcomes(status, job.emails, reasons)
 
     async def _errors_file(self, url: str, job: PendingJob, into: BatchResult
                            ) -> dict[str, str] | None:

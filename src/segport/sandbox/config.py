@@ -98,9 +98,12 @@ class SendGridConfig:
     max_search_emails: int = 100
     contacts_rate: RateLimit = field(default_factory=lambda: RateLimit(3, 3))
     default_rate: RateLimit = field(default_factory=lambda: RateLimit(10, 10))
-    #: An import job stays ``pending`` at least this long, then processes at the rate below.
+    #: An import job stays ``pending`` at least this long, then processes at the rate below;
+    #: jobs process concurrently, each at that rate (emulator decision, see ``sendgrid_jobs``).
     job_pending_seconds: float = 0.5
     job_contacts_per_second: float = 20_000
+    #: At most this many jobs of an account process at once (0 = no cap; 1 = one at a time).
+    job_concurrency: int = 0
     #: Invalid-but-plausible addresses: local parts starting with one of these prefixes ...
     undeliverable_prefixes: tuple[str, ...] = ("bounce",)
     #: ... plus this hash-chosen fraction of all addresses end up in the job's ``errors_url``.
@@ -157,6 +160,10 @@ def check(config: EmulatorConfig) -> None:
         value = getattr(config, f.name)
         if isinstance(value, RateLimit) and (value.rate <= 0 or value.burst < 1):
             raise PatchError(f"{f.name}: needs rate > 0 and burst >= 1")
+    if getattr(config, "job_concurrency", 0) < 0:
+        raise PatchError("job_concurrency: 0 (no cap) or more")
+    if getattr(config, "job_contacts_per_second", 1) <= 0:
+        raise PatchError("job_contacts_per_second: must be > 0")
     faults = config.faults
     rates = (faults.error_rate, faults.reset_rate, faults.timeout_rate, faults.late_rate)
     if any(r < 0 for r in rates) or sum(rates) > 1:

@@ -1,53 +1,41 @@
 """SendGrid's marketing data and its asynchronous import jobs (upsert and list-removal).
 
-A job is ``pending`` at least ``job_pending_seconds``, then takes ``n / job_contacts_per_second``
-seconds; an account's jobs run one after another. Nothing runs in the background: a job's effects
-are applied by :meth:`Marketing.settle` the first time anyone looks after it finished.
+Emulator decision (docs/destinations.md): a job stays ``pending`` at least
+``job_pending_seconds``, then processes at ``job_contacts_per_second``. Jobs run **concurrently**:
+each progresses at that rate on its own, so a job of ``n`` contacts finishes
+``pending + n / rate`` seconds after it was accepted whatever else is queued (SendGrid works on
+several imports of an account at once). ``job_concurrency`` > 0 caps how many jobs of an account
+process at once (1 = one after another); a job waiting for a slot stays ``pending``. When two jobs
+touch the same contact, the one that finishes later wins.
+
+A job's effects are applied by :meth:`Marketing.settle`, which the emulator calls from a timer
+when the job is due and before every request (so nobody sees a due job unapplied, and a poll
+only reads a status). Bookkeeping is O(log jobs) per request (a heap of due times); applying a
+job costs about a microsecond per row: contacts are plain dicts keyed by lower-cased email,
+their ids derived from a sequence number, list membership a dict per list.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import heapq
 import io
+import itertools
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from segport.sandbox.bulk import paused_gc
 from segport.sandbox.common import Account, iso_time
+from segport.sandbox.sendgrid_rows import RESERVED_LIMITS, Row
 
-RESERVED_LIMITS: dict[str, int | None] = {
-    "first_name": 50, "last_name": 50, "country": 50, "state_province_region": 50, "city": 60,
-    "postal_code": None, "address_line_1": 100, "address_line_2": 100,
-}
-IDENTIFIERS = ("email", "phone_number_id", "external_id", "anonymous_id")
 UNDELIVERABLE = "email address does not accept mail (mailbox unavailable)"
 
-
-@dataclass
-class Contact:
-    """A marketing contact; ``email`` is stored lower-case."""
-
-    id: str
-    email: str
-    created_at: float
-    updated_at: float
-    fields: dict[str, Any] = field(default_factory=dict)
-    list_ids: dict[str, None] = field(default_factory=dict)
-
-    def details(self, origin: str) -> dict[str, Any]:
-        """The contact as ``search/emails`` returns it."""
-        out: dict[str, Any] = {"id": self.id, "email": self.email, "alternate_emails": []}
-        out.update({name: "" for name in RESERVED_LIMITS})
-        out.update({k: v for k, v in self.fields.items() if k != "custom_fields"})
-        out.update({
-            "list_ids": list(self.list_ids), "segment_ids": [],
-            "custom_fields": dict(self.fields.get("custom_fields", {})),
-            "created_at": iso_time(self.created_at), "updated_at": iso_time(self.updated_at),
-            "_metadata": {"self": f"{origin}/v3/marketing/contacts/{self.id}"},
-        })
-        return out
+#: A stored contact: ``{"seq": int, "created_at": epoch, "updated_at": epoch, "fields": dict}``
+#: (``fields`` in SendGrid's names, email excluded), keyed by lower-cased email.
+StoredContact = dict[str, Any]
 
 
 @dataclass
@@ -68,7 +56,7 @@ class Job:
     started_at: float  # epoch
     due: float  # monotonic
     origin: str
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     list_ids: list[str] = field(default_factory=list)
     contact_ids: list[str] = field(default_factory=list)
     status: str = "pending"
@@ -94,6 +82,7 @@ class JobTiming:
     per_second: float
     prefixes: tuple[str, ...]
     fraction: float
+    concurrency: int = 0  # 0: every job at once
 
 
 class Marketing(Account):
@@ -101,61 +90,118 @@ class Marketing(Account):
 
     def __init__(self, key: str) -> None:
         super().__init__(key)
-        self.contacts: dict[str, Contact] = {}
-        self.by_id: dict[str, Contact] = {}
+        self.contacts: dict[str, StoredContact] = {}
         self.lists: dict[str, MarketingList] = {}
+        self.list_members: dict[str, dict[str, None]] = {}  # list id → emails, in order added
         self.jobs: dict[str, Job] = {}
-        self._queue: list[Job] = []
-        self._free_at = 0.0
+        self._emails: list[str] = []  # by contact sequence number
+        self._id_prefix = str(uuid.uuid4())[:24]  # + 12 hex digits of the sequence number
+        self._due: list[tuple[float, int, Job]] = []
+        self._slots: list[float] = []  # when each busy slot frees up (with job_concurrency)
+        self._order = itertools.count()
 
+    # --- contacts and lists ------------------------------------------------------------------
+    def add_list(self, lst: MarketingList) -> None:
+        """Create a list."""
+        self.lists[lst.id] = lst
+        self.list_members[lst.id] = {}
+
+    def members(self, list_id: str) -> list[str]:
+        """Emails on a list, in the order they were added."""
+        return list(self.list_members.get(list_id, ()))
+
+    def contact_id(self, email: str) -> str:
+        """The id of a stored contact (a UUID-shaped string)."""
+        return f"{self._id_prefix}{self.contacts[email]['seq']:012x}"
+
+    def email_for_id(self, contact_id: str) -> str | None:
+        """The email of the contact with this id, ``None`` when there is none."""
+        prefix, digits = contact_id[:24], contact_id[24:]
+        if prefix != self._id_prefix or len(digits) != 12:
+            return None
+        try:
+            seq = int(digits, 16)
+        except ValueError:
+            return None
+        return self._emails[seq] if 0 <= seq < len(self._emails) else None
+
+    def details(self, email: str, origin: str) -> dict[str, Any]:
+        """A stored contact as ``search/emails`` returns it."""
+        stored = self.contacts[email]
+        fields = stored["fields"]
+        ident = self.contact_id(email)
+        out: dict[str, Any] = {"id": ident, "email": email, "alternate_emails": []}
+        out.update({name: "" for name in RESERVED_LIMITS})
+        out.update({k: v for k, v in fields.items() if k != "custom_fields"})
+        out.update({
+            "list_ids": [i for i, members in self.list_members.items() if email in members],
+            "segment_ids": [], "custom_fields": dict(fields.get("custom_fields", {})),
+            "created_at": iso_time(stored["created_at"]),
+            "updated_at": iso_time(stored["updated_at"]),
+            "_metadata": {"self": f"{origin}/v3/marketing/contacts/{ident}"},
+        })
+        return out
+
+    # --- jobs --------------------------------------------------------------------------------
     def enqueue(self, job: Job, timing: JobTiming) -> Job:
-        """Schedule ``job`` after the account's earlier jobs."""
-        now = time.monotonic()
-        start = max(now + timing.pending, self._free_at)
+        """Schedule ``job``: pending, then processing at the configured rate (see module doc)."""
+        start = time.monotonic() + timing.pending
+        if timing.concurrency > 0:
+            while len(self._slots) > timing.concurrency:  # the cap was lowered meanwhile
+                heapq.heappop(self._slots)
+            if len(self._slots) == timing.concurrency:
+                start = max(start, heapq.heappop(self._slots))
         job.due = start + job.requested / timing.per_second
-        self._free_at = job.due
+        if timing.concurrency > 0:
+            heapq.heappush(self._slots, job.due)
         self.jobs[job.id] = job
-        self._queue.append(job)
+        heapq.heappush(self._due, (job.due, next(self._order), job))
         return job
 
     def settle(self, timing: JobTiming, files: dict[str, str]) -> None:
-        """Apply every job that is due (in order); error CSVs go to ``files`` by token."""
+        """Apply every job that is due, in the order they finished; error CSVs go to ``files``."""
         now = time.monotonic()
-        while self._queue and self._queue[0].due <= now:
-            job = self._queue.pop(0)
-            job.finished_at = time.time() - (now - job.due)
-            if job.job_type == "upsert":
-                self._upsert(job, timing, files)
-            else:
-                self._remove(job)
+        while self._due and self._due[0][0] <= now:
+            due, _, job = heapq.heappop(self._due)
+            job.finished_at = time.time() - (now - due)
+            with paused_gc():
+                if job.job_type == "upsert":
+                    self._upsert(job, timing, files)
+                else:
+                    self._remove(job)
 
     def _upsert(self, job: Job, timing: JobTiming, files: dict[str, str]) -> None:
         created = updated = 0
         failed: list[tuple[str, str, int]] = []
         stamp = job.finished_at or time.time()
+        contacts, emails = self.contacts, self._emails
+        prefixes = tuple(p.lower() for p in timing.prefixes)
+        suspect = timing.fraction > 0
+        done: list[str] = []
         for index, row in enumerate(job.rows):
-            email = row["email"]
-            if undeliverable(email, timing):
+            email = row.pop("email")
+            if (suspect or email.startswith(prefixes)) and undeliverable(email, timing):
                 failed.append((email, UNDELIVERABLE, index))
                 continue
-            contact = self.contacts.get(email)
-            if contact is None:
-                contact = Contact(str(uuid.uuid4()), email, stamp, stamp)
-                self.contacts[email] = contact
-                self.by_id[contact.id] = contact
+            stored = contacts.get(email)
+            if stored is None:  # the row becomes the contact's fields
+                contacts[email] = {"seq": len(emails), "created_at": stamp, "updated_at": stamp,
+                                   "fields": row}
+                emails.append(email)
                 created += 1
             else:
-                contact.updated_at = stamp
+                stored["updated_at"] = stamp
+                fields = stored["fields"]
+                custom = row.get("custom_fields")
+                if custom is not None and "custom_fields" in fields:
+                    row["custom_fields"] = {**fields["custom_fields"], **custom}
+                fields.update(row)
                 updated += 1
-            custom = row.get("custom_fields")
-            plain = {k: v for k, v in row.items() if k not in ("email", "custom_fields")}
-            contact.fields.update(plain)
-            if custom:
-                old = contact.fields.get("custom_fields", {})
-                contact.fields["custom_fields"] = {**old, **custom}
-            for list_id in job.list_ids:
-                if list_id in self.lists:
-                    contact.list_ids[list_id] = None
+            done.append(email)
+        for list_id in job.list_ids:
+            if list_id in self.list_members:
+                self.list_members[list_id].update(dict.fromkeys(done))
+        job.rows = []  # applied: the rows now belong to the contacts
         job.results = {"requested_count": job.requested, "created_count": created,
                        "updated_count": updated, "deleted_count": 0, "errored_count": len(failed)}
         if failed:
@@ -167,18 +213,15 @@ class Marketing(Account):
 
     def _remove(self, job: Job) -> None:
         removed = 0
+        members = self.list_members.get(job.list_ids[0], {})
         for contact_id in job.contact_ids:
-            contact = self.by_id.get(contact_id)
-            if contact is not None and job.list_ids[0] in contact.list_ids:
-                del contact.list_ids[job.list_ids[0]]
+            email = self.email_for_id(contact_id)
+            if email is not None and email in members:
+                del members[email]
                 removed += 1
         job.results = {"requested_count": job.requested, "created_count": 0, "updated_count": 0,
                        "deleted_count": removed, "errored_count": 0}
         job.status = "completed"
-
-    def members(self, list_id: str) -> list[Contact]:
-        """Contacts on a list, in creation order."""
-        return [c for c in self.contacts.values() if list_id in c.list_ids]
 
 
 def undeliverable(email: str, timing: JobTiming) -> bool:
