@@ -1,0 +1,131 @@
+"""The progress stream of plan and apply: small frozen records, emitted per batch.
+
+Both faces consume the same events: the TUI's run panel and the CLI's progress. Emitting is a
+plain synchronous callback (:data:`EventSink`) called from the thread that runs the engine;
+events are plain data and cheap to build, never one per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStarted:
+    """Planning of one segment begins; ``total_hint`` is the source's member count (or None)."""
+
+    export: str
+    segment: str
+    total_hint: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RowsRead:
+    """Rows of ``segment`` read so far, and how many of them were invalid.
+
+    ``duplicates`` is known once the whole segment has been read: it is 0 until the last
+    ``RowsRead`` of the segment, which has ``done=True``.
+    """
+
+    segment: str
+    read: int
+    invalid: int
+    duplicates: int = 0
+    done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReady:
+    """What a segment's plan holds: the work for apply and the rows kept back."""
+
+    segment: str
+    adds: int
+    updates: int
+    unchanged: int
+    removals: int
+    invalid: int
+    duplicates: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFinished:
+    """The whole export is planned; ``refusal`` says why apply must not run (or None)."""
+
+    export: str
+    counts: Mapping[str, int]
+    refusal: str | None
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """Apply began; ``run_id`` names the run record."""
+
+    run_id: int
+    export: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSent:
+    """A batch went to the platform (``kind``: add, update or remove)."""
+
+    segment: str
+    kind: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchAcknowledged:
+    """The platform settled a batch: rows accepted and rejected (committed to the ledger)."""
+
+    segment: str
+    accepted: int
+    rejected: int
+    kind: str = "upsert"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimited:
+    """Waiting ``seconds`` because of the platform's rate limit (429, Retry-After, pacing)."""
+
+    seconds: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLogged:
+    """One HTTP attempt (path only, never a key or a query string carrying one)."""
+
+    method: str
+    path: str
+    status: int | None
+    duration: float
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    """Apply ended: ``outcome`` (e.g. success, partial, failed, cancelled, refused)."""
+
+    outcome: str
+    counts: Mapping[str, int] = field(default_factory=dict)
+    duration: float = 0.0
+
+
+Event = (PlanStarted | RowsRead | PlanReady | PlanFinished | RunStarted | BatchSent
+         | BatchAcknowledged | RateLimited | RequestLogged | RunFinished)
+
+#: The callback both faces hand to the engine.
+EventSink = Callable[[Event], None]
+
+
+def ignore(_event: Event) -> None:
+    """An event sink that drops everything."""
+
+
+__all__ = [
+    "BatchAcknowledged", "BatchSent", "Event", "EventSink", "PlanFinished", "PlanReady",
+    "PlanStarted", "RateLimited", "RequestLogged", "RowsRead", "RunFinished", "RunStarted",
+    "ignore",
+]

@@ -1,0 +1,166 @@
+"""The ledger in segport.db: schema, one-transaction batches, crash safety, reads never write."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from segport.engine.ledger import Ledger
+from segport.engine.ledger_schema import SCHEMA_KEY, SCHEMA_VERSION
+from segport.engine.records import ApiCall, Delivered, Member, Rejection
+from segport.workspace import Workspace
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    workspace = Workspace(tmp_path / "ws")
+    workspace.root.mkdir()
+    workspace.ensure_db()
+    return workspace.db_path
+
+
+def _state(path: Path) -> tuple[str, list[str]]:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest, sorted(p.name for p in path.parent.iterdir())
+
+
+def test_schema_is_created_once_and_versioned(db: Path) -> None:
+    Ledger.open(db).close()
+    Ledger.open(db).close()
+    with sqlite3.connect(db) as con:
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+    assert meta[SCHEMA_KEY] == str(SCHEMA_VERSION)
+    assert meta["schema_version"] == "1"  # the workspace's own key is left alone
+    assert mode == "wal"
+
+
+def test_newer_schema_is_refused(db: Path) -> None:
+    Ledger.open(db).close()
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE meta SET value = '99' WHERE key = ?", (SCHEMA_KEY,))
+    with pytest.raises(RuntimeError, match="newer segport"):
+        Ledger.open(db)
+
+
+def test_record_batch_commits_rows_outcome_rejections_and_calls(db: Path) -> None:
+    with Ledger.open(db) as ledger:
+        run = ledger.start_run("news", "ann", "conn", "ann")
+        record = ledger.record_batch(
+            run, "news", "vip", "L1", kind="add",
+            accepted=[Delivered("a@x.io", 11), Delivered("b@x.io", 12, added=False)],
+            rejected=[Rejection("c@x.io", "bounced", key="P3")],
+            calls=[ApiCall("PUT", "/v3/marketing/contacts", 202, 0.12)])
+        ledger.finish_run(run, "partial", {"accepted": 2, "rejected": 1})
+    reader = Ledger.reader(db)
+    assert (record.sent, record.accepted, record.rejected) == (3, 2, 1)
+    assert reader.members("news", "vip") == {
+        "a@x.io": Member("a@x.io", 11, "L1", True), "b@x.io": Member("b@x.io", 12, "L1", False)}
+    assert reader.rejections(run)[0] == ("vip", Rejection("c@x.io", "bounced", "P3", False))
+    assert [c.path for c in reader.api_calls(run)] == ["/v3/marketing/contacts"]
+    (rec,) = reader.runs("news")
+    assert (rec.who, rec.connection, rec.export_user, rec.outcome) == ("ann", "conn", "ann",
+                                                                      "partial")
+    assert rec.counts == {"accepted": 2, "rejected": 1} and rec.finished_at
+    assert reader.member_count("news") == 2 and reader.member_count("news", list_id="L2") == 0
+
+
+def test_updates_keep_segport_added_flag_and_removals_forget(db: Path) -> None:
+    with Ledger.open(db) as ledger:
+        run = ledger.start_run("news", "ann", "conn", "ann")
+        ledger.record_batch(run, "news", "vip", "L1", kind="add",
+                            accepted=[Delivered("a@x.io", 1), Delivered("b@x.io", 2)])
+        ledger.record_batch(run, "news", "vip", "L1", kind="update",
+                            accepted=[Delivered("a@x.io", 5, added=False)])
+        ledger.remove_members(run, "news", "vip", removed=["b@x.io"])
+        assert ledger.members("news", "vip") == {"a@x.io": Member("a@x.io", 5, "L1", True)}
+        assert [b.kind for b in ledger.batches(run)] == ["add", "update", "remove"]
+
+
+def test_a_failure_inside_record_batch_leaves_nothing_of_that_batch(db: Path) -> None:
+    with Ledger.open(db) as ledger:
+        run = ledger.start_run("news", "ann", "conn", "ann")
+        ledger.record_batch(run, "news", "vip", "L1", kind="add",
+                            accepted=[Delivered("kept@x.io", 1)])
+
+        def accepted() -> Iterator[Delivered]:
+            yield Delivered("a@x.io", 1)
+            yield Delivered("b@x.io", 2)  # written inside the transaction...
+            raise ConnectionResetError("crash while committing")  # ...then the failure
+
+        with pytest.raises(ConnectionResetError):
+            ledger.record_batch(run, "news", "vip", "L1", kind="add", accepted=accepted(),
+                                rejected=[Rejection("c@x.io", "bad")])
+        assert set(ledger.members("news", "vip")) == {"kept@x.io"}
+        assert len(ledger.batches(run)) == 1 and ledger.rejections(run) == []
+        ledger.record_batch(run, "news", "vip", "L1", kind="add",
+                            accepted=[Delivered("a@x.io", 1)])  # the retry goes through
+        assert set(ledger.members("news", "vip")) == {"kept@x.io", "a@x.io"}
+
+
+CRASH = """
+import os, sys
+from segport.engine.ledger import Ledger
+from segport.engine.records import Delivered
+ledger = Ledger.open(sys.argv[1])
+run = ledger.start_run("news", "ann", "conn", "ann")
+ledger.record_batch(run, "news", "vip", "L1", kind="add", accepted=[Delivered("first@x.io", 1)])
+def accepted():
+    for i in range(1000):
+        yield Delivered(f"p{i}@x.io", i)
+    os._exit(9)  # the process dies with the second batch half written
+ledger.record_batch(run, "news", "vip", "L1", kind="add", accepted=accepted())
+"""
+
+
+def test_a_killed_process_loses_the_open_batch_only(db: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", CRASH, str(db)], capture_output=True, text=True)
+    assert done.returncode == 9, done.stderr
+    reader = Ledger.reader(db)
+    assert set(reader.members("news", "vip")) == {"first@x.io"}
+    (run,) = reader.runs()
+    assert run.outcome == "running" and len(reader.batches(run.id)) == 1
+
+
+def test_reading_never_writes(db: Path) -> None:
+    with Ledger.open(db) as ledger:
+        run = ledger.start_run("news", "ann", "conn", "ann")
+        ledger.record_batch(run, "news", "vip", "L1", kind="add",
+                            accepted=[Delivered("a@x.io", 1)])
+        ledger.refresh_snapshots("news")
+    before = _state(db)
+    reader = Ledger.reader(db)
+    assert reader.members("news", "vip") and reader.runs() and reader.snapshot("news", "vip")
+    assert reader.member_count("news") == 1
+    with pytest.raises(RuntimeError, match="reading"):
+        reader.start_run("news", "ann", None, None)
+    assert _state(db) == before
+
+
+def test_a_missing_database_reads_as_empty_and_is_not_created(tmp_path: Path) -> None:
+    reader = Ledger.reader(tmp_path / "segport.db")
+    assert reader.members("news", "vip") == {} and reader.runs() == []
+    assert reader.snapshot("news", "vip") is None and reader.member_count("news") == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_snapshots_are_current_until_the_scope_changes(db: Path) -> None:
+    with Ledger.open(db) as ledger:
+        run = ledger.start_run("news", "ann", "conn", "ann")
+        ledger.record_batch(run, "news", "vip", "L1", kind="add",
+                            accepted=[Delivered(f"p{i}@x.io", i) for i in range(10)])
+        ledger.record_batch(run, "news", "all", "L1", kind="add",
+                            accepted=[Delivered("q@x.io", 1)])
+        assert ledger.snapshot("news", "vip") is None
+        assert ledger.refresh_snapshots("news") == 2
+        assert ledger.refresh_snapshots("news") == 0
+        assert ledger.snapshot("news", "vip") is not None
+        ledger.remove_members(run, "news", "vip", removed=["p0@x.io"])
+        assert ledger.snapshot("news", "vip") is None  # stale: read row by row
+        assert ledger.snapshot("news", "all") is not None
