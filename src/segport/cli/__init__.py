@@ -8,7 +8,16 @@ import sys
 import click
 
 from segport import __version__
-from segport.cli import connections, demo, exports, sandbox, schedule, segments, source
+from segport.cli import (
+    connections,
+    demo,
+    exports,
+    plan,
+    sandbox,
+    schedule,
+    segments,
+    source,
+)
 from segport.cli.output import fail
 from segport.errors import SegportError
 
@@ -28,7 +37,7 @@ def cli(ctx: click.Context, workspace: str | None) -> None:
         click.echo(ctx.get_help())
 
 
-for module in (source, segments, connections, exports, demo, sandbox, schedule):
+for module in (source, segments, connections, exports, plan, demo, sandbox, schedule):
     for command in module.COMMANDS:
         cli.add_command(command)
 

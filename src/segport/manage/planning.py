@@ -1,0 +1,25 @@
+"""Plan (dry run) an export: what a run would add, update, remove and reject; writes nothing."""
+
+from __future__ import annotations
+
+from segport.engine.events import EventSink
+from segport.engine.ledger import Ledger
+from segport.engine.plan import plan_export
+from segport.engine.spool import Plan
+from segport.errors import ConfigError
+from segport.manage.context import Context
+
+
+def plan(ctx: Context, export_name: str, *, allow_mass_removal: bool = False,
+         on_event: EventSink | None = None) -> Plan:
+    """Plan ``export_name`` for the current user; the caller closes the returned plan."""
+    config = ctx.config()
+    access = ctx.access(config)
+    access.require_member()
+    export = config.exports.get(export_name)
+    if export is None:
+        raise ConfigError(f"No export named '{export_name}'. See 'segport exports list'.")
+    access.require_manage_export(export)
+    with ctx.open_source(config.source) as source, Ledger.reader(ctx.workspace.db_path) as ledger:
+        return plan_export(source, config, export, ledger, on_event,
+                           allow_mass_removal=allow_mass_removal)
