@@ -125,7 +125,7 @@ def test_connect_names_an_unreachable_host(ready: Cli, sandbox: Sandbox) -> None
     r = ready("connections", "add", "--type", "autopilot", "--name", "Nowhere", "--agree-privacy",
               "--base-url", closed, user="ana", stdin=KEY)
     assert r.code == 2, r.output
-    assert "127.0.0.1:9" in r.stderr
+    assert "127.0.0.1:9" in r.stderr and "Start it with 'segport sandbox'" in r.stderr
     assert ready("connections", "list", "--json", user="ana").json() == []
 
 

@@ -12,7 +12,6 @@ from segport.errors import ConfigError
 from segport.manage.connections import ConnectionDraft
 from segport.manage.context import Context
 from segport.model import Connection
-from segport.sandbox.defaults import DEFAULT_PORT, PORT_OFFSETS
 from segport.secrets import connection_entry, env_var_for
 
 SANDBOX_HINT = "Is the sandbox running? Start it with 'segport sandbox' in another terminal."
@@ -35,11 +34,8 @@ def connect_timeout() -> float:
 
 
 def _is_sandbox(base_url: str | None) -> bool:
-    if not base_url:
-        return False
-    parts = urlsplit(base_url)
-    ports = {DEFAULT_PORT + offset for offset in PORT_OFFSETS.values()}
-    return parts.hostname in ("127.0.0.1", "localhost", "::1") and parts.port in ports
+    """Only the sandbox serves a platform's API on this machine's loopback."""
+    return bool(base_url) and urlsplit(base_url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 async def validate_key(draft: ConnectionDraft, key: str) -> AccountInfo:
