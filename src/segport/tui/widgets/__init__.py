@@ -1,0 +1,1 @@
+"""Reusable widgets: fields with validators and reasons, the wizard frame."""
