@@ -30,10 +30,14 @@ from segport.errors import SegportError
 def cli(ctx: click.Context, workspace: str | None) -> None:
     """Export segments of customer profiles to Iterable, SendGrid and Autopilot.
 
-    With no command, opens the terminal app (until it exists, prints this help).
+    With no command, opens the terminal app (in a terminal; otherwise prints this help).
     """
     ctx.obj = {"workspace": workspace}
     if ctx.invoked_subcommand is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            from segport.tui import run_tui
+
+            sys.exit(run_tui(workspace))
         click.echo(ctx.get_help())
 
 

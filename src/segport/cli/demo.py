@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import click
 
 from segport.cli.output import context, info, warn
@@ -23,8 +27,37 @@ def demo(ctx: click.Context, setup_only: bool, profiles: int) -> None:
     made = "generated" if result.regenerated else "kept"
     info(f"Demo workspace ready at {result.workspace}: {result.profiles:,} profiles ({made}), "
          f"{len(result.segments)} segments, {len(result.connections)} sandbox connections.")
-    if not setup_only:
-        info("The terminal app is not built yet; try 'segport segments list'.")
+    if setup_only:
+        return
+    _open_demo(c.workspace.root, keys_stored=not result.warnings)
+
+
+def _open_demo(workspace: Path, *, keys_stored: bool) -> None:
+    """Serve the sandbox in-process (unless one already runs) and open the app on the demo."""
+    from segport.sandbox.defaults import DEFAULT_HOST, DEFAULT_PORT, DEMO_KEYS
+    from segport.sandbox.server import Sandbox
+    from segport.secrets import env_var_for
+    from segport.tui import run_tui
+
+    sandbox: Sandbox | None = Sandbox(DEFAULT_HOST, DEFAULT_PORT)
+    try:
+        sandbox.start()
+    except OSError:
+        info("A sandbox already serves the default ports; using it.")
+        sandbox = None
+    # The demo keys are the sandbox's public ones: with no keyring they reach the demo
+    # connections through this process's environment only (never written anywhere).
+    if not keys_stored:
+        from segport.demo import DEMO_CONNECTIONS
+
+        for name, kind in DEMO_CONNECTIONS.items():
+            os.environ.setdefault(env_var_for(name), DEMO_KEYS[kind])
+    try:
+        code = run_tui(workspace, sandbox=sandbox)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+    sys.exit(code)
 
 
 COMMANDS = [demo]
