@@ -1,4 +1,4 @@
-"""A non-editable install ships the themes folder and the console script."""
+"""A non-editable install ships the themes, the stylesheet and the console script."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def test_wheel_contains_themes_and_entry_point(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     themes = {Path(n).name for n in names if n.startswith("segport/themes/")}
     assert {"segport-dark.toml", "segport-light.toml", "segport-high-contrast.toml"} <= themes
+    assert "segport/tui/app.tcss" in names  # the app's stylesheet, read at start-up
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "segport = segport.cli:main" in text
