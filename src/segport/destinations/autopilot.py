@@ -19,7 +19,6 @@ from segport.destinations.base import (
     ListRef,
     RowOutcome,
     bad_rows,
-    failed,
 )
 from segport.destinations.errors import (
     DestinationAuthError,
@@ -112,25 +111,14 @@ class AutopilotDestination(Destination):
 
     async def _upsert_batch(self, list_id: str, batch: Batch) -> BatchResult:
         """POST ≤ 100 contacts; rows a 400 names are set aside and the rest resent."""
-        result = BatchResult()
-        rows = list(range(len(batch)))
-        while rows:
-            body = self.upsert_body(list_id, [batch.encoded[i] for i in rows])
-            response = await self.session.request("POST", "/contacts", content=body,
-                                                  bucket=self.bucket, records=result.records)
-            emails = [batch[i].email for i in rows]
-            if response.ok:
-                result.outcomes.extend(RowOutcome(e, True) for e in emails)
-                return result
-            named = self._named_rows(response, emails) if response.status == 400 else {}
-            if not named:
-                reason = f"HTTP {response.status}: {response.message() or 'refused'}"
-                result.outcomes.extend(failed(emails, reason, retryable=False))
-                return result
-            result.outcomes.extend(RowOutcome(emails[i], False, why)
-                                   for i, why in sorted(named.items()))
-            rows = [row for i, row in enumerate(rows) if i not in named]
-        return result
+        return await self._send_setting_aside(list_id, batch, "POST", "/contacts",
+                                              self._accepted, self._named_rows)
+
+    @staticmethod
+    def _accepted(response: ApiResponse, emails: list[str], result: BatchResult) -> bool:
+        if response.ok:
+            result.outcomes.extend(RowOutcome(e, True) for e in emails)
+        return response.ok
 
     @staticmethod
     def _named_rows(response: ApiResponse, emails: list[str]) -> dict[int, str]:

@@ -18,7 +18,7 @@ from segport.destinations.errors import (
     DestinationError,
     DestinationRetryExhaustedError,
 )
-from segport.destinations.http import ApiSession, RequestRecord, Secret, encode_json
+from segport.destinations.http import ApiResponse, ApiSession, RequestRecord, Secret, encode_json
 from segport.destinations.pacing import Clock, Sleep, TokenBucket, WaitEvent, WaitStats
 from segport.destinations.retry import RetryPolicy
 from segport.destinations.values import (
@@ -145,6 +145,35 @@ class Destination(ABC):
     @abstractmethod
     async def _upsert_batch(self, list_id: str, batch: Batch) -> BatchResult:
         """Send one batch that fits the limits."""
+
+    async def _send_setting_aside(
+        self, list_id: str, batch: Batch, method: str, path: str,
+        accept: Callable[[ApiResponse, list[str], BatchResult], bool],
+        named_rows: Callable[[ApiResponse, list[str]], dict[int, str]],
+    ) -> BatchResult:
+        """Send the batch; rows a 400 names are set aside as rejected and the rest resent.
+
+        ``accept`` records a successful answer in the result and says whether it was one;
+        ``named_rows`` reads a 400's body for the rows (index in this request → reason) it names.
+        """
+        result = BatchResult()
+        rows = list(range(len(batch)))
+        while rows:
+            body = self.upsert_body(list_id, [batch.encoded[i] for i in rows])
+            response = await self.session.request(method, path, content=body, bucket=self.bucket,
+                                                  records=result.records)
+            emails = [batch[i].email for i in rows]
+            if accept(response, emails, result):
+                return result
+            named = named_rows(response, emails) if response.status == 400 else {}
+            if not named:
+                reason = f"HTTP {response.status}: {response.message() or 'refused'}"
+                result.outcomes.extend(failed(emails, reason, retryable=False))
+                return result
+            result.outcomes.extend(RowOutcome(emails[i], False, why)
+                                   for i, why in sorted(named.items()))
+            rows = [row for i, row in enumerate(rows) if i not in named]
+        return result
 
     @abstractmethod
     async def _remove_batch(self, list_id: str, emails: Sequence[str]) -> BatchResult:

@@ -167,29 +167,20 @@ class SendGridDestination(Destination):
 
     async def _upsert_batch(self, list_id: str, batch: Batch) -> BatchResult:
         """PUT the batch; rows a 400 names are set aside and the rest resent."""
-        result = BatchResult()
-        rows = list(range(len(batch)))
-        while rows:
-            body = self.upsert_body(list_id, [batch.encoded[i] for i in rows])
-            response = await self.session.request("PUT", "/v3/marketing/contacts", content=body,
-                                                  bucket=self.bucket, records=result.records)
-            emails = [batch[i].email for i in rows]
-            if response.status == 202:
-                job_id = response.body.get("job_id") if isinstance(response.body, dict) else None
-                if not job_id:
-                    raise DestinationResponseError("SendGrid accepted contacts without a job_id.")
-                self._accepted_at[str(job_id)] = self._clock()
-                result.jobs.append(PendingJob(str(job_id), "upsert", tuple(emails)))
-                return result
-            named = bad_rows(response.body, len(rows)) if response.status == 400 else {}
-            if not named:
-                reason = f"HTTP {response.status}: {response.message() or 'refused'}"
-                result.outcomes.extend(failed(emails, reason, retryable=False))
-                return result
-            result.outcomes.extend(RowOutcome(emails[i], False, why)
-                                   for i, why in sorted(named.items()))
-            rows = [row for i, row in enumerate(rows) if i not in named]
-        return result
+        return await self._send_setting_aside(
+            list_id, batch, "PUT", "/v3/marketing/contacts", self._job_started,
+            lambda response, emails: bad_rows(response.body, len(emails)))
+
+    def _job_started(self, response: ApiResponse, emails: list[str], result: BatchResult) -> bool:
+        """A 202 starts an import job: the rows wait on it (confirmed later)."""
+        if response.status != 202:
+            return False
+        job_id = response.body.get("job_id") if isinstance(response.body, dict) else None
+        if not job_id:
+            raise DestinationResponseError("SendGrid accepted contacts without a job_id.")
+        self._accepted_at[str(job_id)] = self._clock()
+        result.jobs.append(PendingJob(str(job_id), "upsert", tuple(emails)))
+        return True
 
     async def _remove_batch(self, list_id: str, emails: Sequence[str]) -> BatchResult:
         """Look the emails up for contact ids, then remove those ids from the list."""
