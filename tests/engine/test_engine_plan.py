@@ -165,7 +165,7 @@ def test_cap_refusal_and_the_exports_own_cap(tmp_path: Path, ws: Workspace) -> N
     cfg, ledger = config(big, {"all": "true"}), Ledger.reader(ws.db_path)
     with planned(cfg, export(["all"], fields=()), ledger) as plan:
         assert plan.cap == 100_000 and [r.kind for r in plan.refusals] == ["cap"]
-        assert "100,001 unique valid email addresses" in (plan.refusal or "")
+        assert "100,001 valid email addresses (unique per list)" in (plan.refusal or "")
     with planned(cfg, export(["all"], fields=(), cap=200_000), ledger) as plan:
         assert plan.cap == 200_000 and plan.refusal is None
     with planned(cfg, export(["all"], kind="iterable", fields=()), ledger) as plan:

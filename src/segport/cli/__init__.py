@@ -13,6 +13,7 @@ from segport.cli import (
     demo,
     exports,
     plan,
+    run,
     sandbox,
     schedule,
     segments,
@@ -41,7 +42,7 @@ def cli(ctx: click.Context, workspace: str | None) -> None:
         click.echo(ctx.get_help())
 
 
-for module in (source, segments, connections, exports, plan, demo, sandbox, schedule):
+for module in (source, segments, connections, exports, plan, run, demo, sandbox, schedule):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -273,12 +273,14 @@ class Destination(ABC):
         list_id: str,
         contacts: Iterable[Contact],
         on_batch: Callable[[BatchResult], Awaitable[None] | None] | None = None,
+        on_sent: Callable[[int], None] | None = None,
     ) -> BatchResult:
         """Upsert everything, up to ``max_in_flight`` uploads at once; confirmed results.
 
         A batch's slot is freed once its upload was accepted: its platform job (SendGrid) is
-        awaited beside later uploads. ``on_batch`` sees each batch's confirmed result as it
-        completes (to commit a ledger).
+        awaited beside later uploads. ``on_sent`` hears each upload's size once the platform
+        took it; ``on_batch`` sees each batch's confirmed result as it completes (to commit a
+        ledger).
         """
         total = BatchResult()
         slots = asyncio.Semaphore(self.limits.max_in_flight)
@@ -288,6 +290,8 @@ class Destination(ABC):
                 sent = await self.upsert(list_id, batch, confirm=False)
             finally:
                 slots.release()
+            if on_sent is not None:
+                on_sent(len(batch))
             del batch  # contacts and their JSON are no longer needed while the job runs
             result = await self.confirm(sent)
             total.extend(result)

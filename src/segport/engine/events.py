@@ -1,8 +1,10 @@
 """The progress stream of plan and apply: small frozen records, emitted per batch.
 
 Both faces consume the same events: the TUI's run panel and the CLI's progress. Emitting is a
-plain synchronous callback (:data:`EventSink`) called from the thread that runs the engine;
-events are plain data and cheap to build, never one per row.
+plain synchronous callback (:data:`EventSink`). :func:`segport.engine.run.run_export` calls it
+on the thread running its event loop only (plan events made in the planning thread are handed
+over); :func:`segport.engine.plan.plan_export` alone calls it from its own thread. Events are
+plain data and cheap to build, never one per row.
 """
 
 from __future__ import annotations
@@ -60,15 +62,28 @@ class PlanFinished:
 
 @dataclass(frozen=True, slots=True)
 class RunStarted:
-    """Apply began; ``run_id`` names the run record."""
+    """A run began; ``run_id`` names its run record."""
 
     run_id: int
     export: str
+    connection: str | None = None
+    export_user: str | None = None
+    segments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ListReady:
+    """The list a segment goes to: found by name, created now, or the export's list id."""
+
+    segment: str
+    list_id: str
+    name: str | None = None
+    created: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class BatchSent:
-    """A batch went to the platform (``kind``: add, update or remove)."""
+    """A batch went to the platform and was taken for processing (``kind``: upsert, remove)."""
 
     segment: str
     kind: str
@@ -77,12 +92,14 @@ class BatchSent:
 
 @dataclass(frozen=True, slots=True)
 class BatchAcknowledged:
-    """The platform settled a batch: rows accepted and rejected (committed to the ledger)."""
+    """The platform settled a batch, committed to the ledger: rows accepted, rejected by the
+    platform (the row's fault), and failed (not delivered: network or platform trouble)."""
 
     segment: str
     accepted: int
     rejected: int
     kind: str = "upsert"
+    failed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +123,20 @@ class RequestLogged:
 
 @dataclass(frozen=True, slots=True)
 class RunFinished:
-    """Apply ended: ``outcome`` (e.g. success, partial, failed, cancelled, refused)."""
+    """A run ended: ``outcome`` is succeeded, completed_with_rejections, failed or cancelled;
+    ``detail`` says why when it is not a success; ``rejected_file`` holds the rows kept back
+    or refused (None when there were none)."""
 
     outcome: str
     counts: Mapping[str, int] = field(default_factory=dict)
     duration: float = 0.0
+    run_id: int = 0
+    export: str = ""
+    detail: str | None = None
+    rejected_file: str | None = None
 
 
-Event = (PlanStarted | RowsRead | PlanReady | PlanFinished | RunStarted | BatchSent
+Event = (PlanStarted | RowsRead | PlanReady | PlanFinished | RunStarted | ListReady | BatchSent
          | BatchAcknowledged | RateLimited | RequestLogged | RunFinished)
 
 #: The callback both faces hand to the engine.
@@ -125,7 +148,7 @@ def ignore(_event: Event) -> None:
 
 
 __all__ = [
-    "BatchAcknowledged", "BatchSent", "Event", "EventSink", "PlanFinished", "PlanReady",
-    "PlanStarted", "RateLimited", "RequestLogged", "RowsRead", "RunFinished", "RunStarted",
-    "ignore",
+    "BatchAcknowledged", "BatchSent", "Event", "EventSink", "ListReady", "PlanFinished",
+    "PlanReady", "PlanStarted", "RateLimited", "RequestLogged", "RowsRead", "RunFinished",
+    "RunStarted", "ignore",
 ]

@@ -177,9 +177,34 @@ class Ledger:
             if db is None:
                 return []
             rows = db.execute("SELECT id, export, who, connection, export_user, started_at, "
-                              "finished_at, counts, outcome, detail, rejected_file FROM runs "
-                              + tail, args).fetchall()
-        return [RunRecord(*r[:7], json.loads(r[7]), *r[8:]) for r in rows]
+                              "finished_at, counts, outcome, detail, rejected_file, segments, "
+                              "duration, connection_type FROM runs " + tail, args).fetchall()
+        return [RunRecord(*r[:7], json.loads(r[7]), *r[8:11], json.loads(r[11]), *r[12:])
+                for r in rows]
+
+    def run_tallies(self, run_id: int) -> dict[str, dict[str, int]]:
+        """Per segment, what a run's committed batches did: sent, accepted, rejected (the
+        platform refused the row), failed (not delivered; a re-run sends it) and removed."""
+        found: dict[str, dict[str, int]] = {}
+
+        def of(segment: str) -> dict[str, int]:
+            return found.setdefault(segment, dict.fromkeys(
+                ("sent", "accepted", "rejected", "failed", "removed"), 0))
+
+        with self._reading() as db:
+            if db is None:
+                return found
+            for segment, kind, sent, accepted in db.execute(
+                    "SELECT segment, kind, sum(sent), sum(accepted) FROM run_batches WHERE "
+                    "run_id = ? GROUP BY segment, kind ORDER BY min(id)", (run_id,)):
+                tally = of(segment)
+                tally["sent"] += sent
+                tally["removed" if kind == "remove" else "accepted"] += accepted
+            for segment, retryable, count in db.execute(
+                    "SELECT segment, retryable, count(*) FROM run_rejections WHERE run_id = ? "
+                    "GROUP BY segment, retryable", (run_id,)):
+                of(segment)["failed" if retryable else "rejected"] += count
+        return found
 
     def batches(self, run_id: int) -> list[BatchRecord]:
         """The batch outcomes of a run, in order."""
@@ -227,23 +252,37 @@ class Ledger:
             db.execute("COMMIT")
 
     def start_run(self, export: str, who: str, connection: str | None,
-                  export_user: str | None, started_at: str | None = None) -> int:
+                  export_user: str | None, started_at: str | None = None,
+                  connection_type: str | None = None) -> int:
         """Open a run record; returns its id."""
         with self._transaction() as db:
             cur = db.execute("INSERT INTO runs (export, who, connection, export_user, "
-                             "started_at) VALUES (?, ?, ?, ?, ?)",
-                             (export, who, connection, export_user, started_at or now_iso()))
+                             "started_at, connection_type) VALUES (?, ?, ?, ?, ?, ?)",
+                             (export, who, connection, export_user, started_at or now_iso(),
+                              connection_type))
             return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, outcome: str, counts: Mapping[str, int], *,
                    detail: str | None = None, rejected_file: str | None = None,
-                   finished_at: str | None = None) -> None:
-        """Close a run record with its outcome and counts."""
+                   finished_at: str | None = None,
+                   segments: Mapping[str, Mapping[str, int]] | None = None,
+                   duration: float | None = None) -> None:
+        """Close a run record with its outcome and counts (totals, and per segment)."""
         with self._transaction() as db:
             db.execute("UPDATE runs SET finished_at = ?, outcome = ?, counts = ?, detail = ?, "
-                       "rejected_file = ? WHERE id = ?",
+                       "rejected_file = ?, segments = ?, duration = ? WHERE id = ?",
                        (finished_at or now_iso(), outcome, json.dumps(dict(counts)), detail,
-                        rejected_file, run_id))
+                        rejected_file, json.dumps({k: dict(v) for k, v in
+                                                   (segments or {}).items()}),
+                        duration, run_id))
+
+    def close_interrupted(self, export: str, detail: str) -> int:
+        """Mark the export's runs still shown as running as failed (their process is gone:
+        call this only while holding the export's run lock); returns how many."""
+        with self._transaction() as db:
+            return db.execute("UPDATE runs SET outcome = 'failed', detail = ?, finished_at = "
+                              "coalesce(finished_at, ?) WHERE export = ? AND outcome = 'running'",
+                              (detail, now_iso(), export)).rowcount
 
     def _scope_id(self, db: sqlite3.Connection, export: str, segment: str) -> int:
         db.execute("INSERT OR IGNORE INTO ledger_scopes (export, segment) VALUES (?, ?)",

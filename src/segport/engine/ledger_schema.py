@@ -11,7 +11,7 @@ import pyarrow as pa
 from segport.engine.canon import sql_email_key
 
 SCHEMA_KEY = "engine_schema"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -45,6 +45,11 @@ _MIGRATIONS: dict[int, str] = {
         id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, at TEXT, method TEXT NOT NULL,
         path TEXT NOT NULL, status INTEGER, duration REAL NOT NULL, attempt INTEGER NOT NULL);
     CREATE INDEX api_calls_run ON api_calls (run_id);
+    """,
+    2: """
+    ALTER TABLE runs ADD COLUMN segments TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE runs ADD COLUMN duration REAL;
+    ALTER TABLE runs ADD COLUMN connection_type TEXT;
     """,
 }
 UPSERT = """

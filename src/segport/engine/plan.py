@@ -3,15 +3,17 @@
 For each segment, in order: stream its rows (key, email and the mapped columns only) as Arrow
 batches, read ahead by a thread; normalise and validate emails and canonicalise field values
 (the same SQL for every source, see :mod:`segport.engine.emails` and :mod:`segport.engine.canon`);
-dedupe within the export (the first row of an email wins, later ones are reported
-``duplicate of <key>``); diff with the ledger scope (export, segment) — made ready meanwhile by
-another thread, from its snapshot when current — into adds / updates / unchanged; in mirror
-mode, spool removals: ledger members segport itself added to the target list that no segment of
-that list holds any more. All of it runs in the plan's own DuckDB (:mod:`segport.engine.work`):
-nothing is kept per row in Python, and memory stays bounded (``memory_limit``, then spilling).
+dedupe within each target list (the first row of an email wins, later ones are reported
+``duplicate of <key>``: across the export for SendGrid's one list, within each segment where
+every segment has its own list); diff with the ledger scope (export, segment) — made ready
+meanwhile by another thread, from its snapshot when current — into adds / updates /
+unchanged; in mirror mode, spool removals: ledger members segport itself added to the target
+list that no segment of that list holds any more. All of it runs in the plan's own DuckDB
+(:mod:`segport.engine.work`): nothing is kept per row in Python, and memory stays bounded
+(``memory_limit``, then spilling).
 
-Then the refusals: over the cap (the catalogue's, or ``export.cap``) counted in unique valid
-emails across the export; and the blast-radius guard — removals above
+Then the refusals: over the cap (the catalogue's, or ``export.cap``) counted in valid emails
+unique per list, summed over the export's lists; and the blast-radius guard — removals above
 ``export.max_removal_share`` of a list's known size — unless ``allow_mass_removal``.
 
 Planning reads the ledger through connections that cannot write; the spool lives in a
@@ -23,7 +25,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from segport.destinations.catalogue import CATALOGUES
@@ -49,6 +51,10 @@ from segport.sources.base import ProfileSource
 BATCH_ROWS = 122_880
 #: The plan's DuckDB memory budget; past it, the spool spills to its temporary folder.
 MEMORY_LIMIT = "128MB"
+
+
+class PlanStopped(Exception):
+    """Planning was stopped on request (the run was cancelled)."""
 
 
 def _segments(config: WorkspaceConfig, export: Export) -> list[Segment]:
@@ -93,7 +99,8 @@ def _cap_refusal(export: Export, members: int, cap: int, scope: str) -> Refusal 
     label = DESTINATION_LABELS[export.connection_type]
     raised = " (the export's own cap)" if export.cap else f" ({label}'s documented limit)"
     return Refusal("cap", (
-        f"The export's segments hold {members:,} unique valid email addresses, above the cap "
+        f"The export's segments hold {members:,} valid email addresses (unique per list), "
+        f"above the cap "
         f"of {cap:,} profiles {scope}{raised}. Narrow the segments, or raise the export's cap "
         f"if your contract with {label} allows more."))
 
@@ -123,10 +130,12 @@ def plan_export(
     memory_limit: str = MEMORY_LIMIT,
     threads: int = 2,
     count_first: bool = True,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Plan:
     """Plan ``export``; see the module doc. ``list_ids`` (segment → list id) names lists
     resolved by name (Iterable, Autopilot), else ``export.list_id`` is every segment's target.
     ``count_first`` asks the source for each segment's size first (``PlanStarted.total_hint``).
+    ``should_stop`` is asked between batches; when it says yes, :class:`PlanStopped` is raised.
     The caller closes the returned :class:`Plan`."""
     emit = on_event or ignore
     started = time.perf_counter()
@@ -137,6 +146,7 @@ def plan_export(
     targets = [(list_ids or {}).get(n) or export.list_id for n in names]
     groups = _groups(names, targets)
     last_of = {g[-1]: g for g in groups.values()}
+    group_of = {i: g for g in groups.values() for i in g}
     mirror = export.mode == "mirror"
 
     spool = Path(tempfile.mkdtemp(prefix="segport-plan-", dir=spool_dir))
@@ -154,11 +164,13 @@ def plan_export(
             sql = work.insert_sql(si, key_at, email_at, field_at, fingerprints=known)
             read = invalid = 0
             for batch in prefetched(arrow_batches(source, segment, columns, batch_size)):
+                if should_stop is not None and should_stop():
+                    raise PlanStopped(f"Planning of export '{export.name}' was stopped.")
                 invalid += work.stage(si, sql, key_at, email_at, batch)
                 read += batch.num_rows
                 emit(RowsRead(segment.name, read, invalid))
             loader.wait(si)
-            work.classify(si)
+            work.classify(si, [j for j in group_of[si] if j <= si])
             read_counts.append((read, invalid))
             duplicates = work.counts(si, read, invalid).duplicates
             emit(RowsRead(segment.name, read, invalid, duplicates, done=True))

@@ -76,3 +76,6 @@ class RunRecord:
     outcome: str = "running"
     detail: str | None = None
     rejected_file: str | None = None
+    segments: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    duration: float | None = None
+    connection_type: str | None = None

@@ -123,7 +123,7 @@ class Plan:
 
     @property
     def unique_members(self) -> int:
-        """Unique valid emails across the export (what the cap is checked against)."""
+        """Valid emails, unique per list, over all the export's lists (checked against the cap)."""
         return self.totals.members
 
     @property

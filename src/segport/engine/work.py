@@ -192,14 +192,16 @@ class Work:
         found = fetch(con, "SELECT count(*) FROM bad WHERE ord >= ?", [start])
         return int(found[0][0])
 
-    def classify(self, si: int) -> None:
-        """Dedupe segment ``si`` against everything read before it, diff it with its ledger,
-        and spool its problems."""
+    def classify(self, si: int, peers: Sequence[int]) -> None:
+        """Dedupe segment ``si`` against itself and the segments read before it that go to the
+        same list (``peers``, ``si`` among them), diff it with its ledger, and spool its
+        problems."""
         con = self.con
+        marks = ", ".join(str(i) for i in sorted({*peers, si}))
         fetch(con, "CREATE OR REPLACE TEMP TABLE dups AS SELECT c.h1, c.h2, c.first_ord, "
               "r.key AS first_key FROM (SELECT h1, h2, min(ord) AS first_ord FROM rows "
-              "WHERE valid AND seg <= ? GROUP BY h1, h2 HAVING count(*) > 1) c "
-              "JOIN rows r ON r.ord = c.first_ord", [si])
+              f"WHERE valid AND seg IN ({marks}) GROUP BY h1, h2 HAVING count(*) > 1) c "
+              "JOIN rows r ON r.ord = c.first_ord")
         fetch(con, f"""
             INSERT INTO cls
             SELECT seg, ord, kind, NULL,

@@ -33,7 +33,7 @@ def connect_timeout() -> float:
     return value
 
 
-def _is_sandbox(base_url: str | None) -> bool:
+def is_sandbox(base_url: str | None) -> bool:
     """Only the sandbox serves a platform's API on this machine's loopback."""
     return bool(base_url) and urlsplit(base_url).hostname in ("127.0.0.1", "localhost", "::1")
 
@@ -47,7 +47,7 @@ async def validate_key(draft: ConnectionDraft, key: str) -> AccountInfo:
                                     validate_budget_s=min(timeout, CONNECT_RETRY_BUDGET)) as dest:
             return await dest.validate()
     except DestinationConnectionError as exc:
-        if _is_sandbox(draft.base_url) and isinstance(exc, DestinationUnreachableError):
+        if is_sandbox(draft.base_url) and isinstance(exc, DestinationUnreachableError):
             raise type(exc)(f"{exc} {SANDBOX_HINT}") from None
         raise
 

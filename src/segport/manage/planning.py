@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from segport.access import Access
 from segport.engine.events import EventSink
 from segport.engine.ledger import Ledger
 from segport.engine.plan import plan_export
 from segport.engine.spool import Plan
 from segport.errors import ConfigError
 from segport.manage.context import Context
+from segport.model import Export, WorkspaceConfig
 
 
-def plan(ctx: Context, export_name: str, *, allow_mass_removal: bool = False,
-         on_event: EventSink | None = None) -> Plan:
-    """Plan ``export_name`` for the current user; the caller closes the returned plan."""
+def export_for(ctx: Context, export_name: str) -> tuple[WorkspaceConfig, Access, Export]:
+    """The config, the user's access and the named export, which the user may manage."""
     config = ctx.config()
     access = ctx.access(config)
     access.require_member()
@@ -20,6 +21,13 @@ def plan(ctx: Context, export_name: str, *, allow_mass_removal: bool = False,
     if export is None:
         raise ConfigError(f"No export named '{export_name}'. See 'segport exports list'.")
     access.require_manage_export(export)
+    return config, access, export
+
+
+def plan(ctx: Context, export_name: str, *, allow_mass_removal: bool = False,
+         on_event: EventSink | None = None) -> Plan:
+    """Plan ``export_name`` for the current user; the caller closes the returned plan."""
+    config, _, export = export_for(ctx, export_name)
     with ctx.open_source(config.source) as source, Ledger.reader(ctx.workspace.db_path) as ledger:
         return plan_export(source, config, export, ledger, on_event,
                            allow_mass_removal=allow_mass_removal)

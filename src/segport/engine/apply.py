@@ -1,0 +1,185 @@
+"""Apply a plan: ensure each segment's list, send the work, commit each acknowledged batch.
+
+Per segment, in the export's order: the list (found or created by the segment's name for
+Iterable and Autopilot, the export's list id otherwise); then adds and updates through
+:meth:`Destination.upsert_all` — full batches, paced, several in flight, SendGrid's jobs awaited
+— and, in mirror mode, removals. Every settled batch is committed in ONE ledger transaction with
+its outcome, its refused rows and the API calls made meanwhile (:meth:`Ledger.record_batch`):
+only rows the platform accepted count as delivered. Nothing is kept per row beyond the batches
+in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+
+from segport.destinations.base import Destination
+from segport.destinations.values import BatchResult, Contact, RowOutcome
+from segport.destinations.wire import RequestRecord
+from segport.engine.events import BatchAcknowledged, BatchSent, EventSink, ListReady
+from segport.engine.ledger import Ledger
+from segport.engine.ledger_schema import now_iso
+from segport.engine.records import ApiCall, Delivered, Rejection
+from segport.engine.spool import Change, Plan
+
+#: Rows fetched from the plan's spool at a time (the destination re-batches them).
+FETCH_ROWS = 2_000
+#: Removals committed per ledger transaction (each is removed in the platform's batch size).
+REMOVE_CHUNK = 1_000
+
+
+@dataclass
+class Tally:
+    """What apply did to one segment (or the whole export)."""
+
+    sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    failed: int = 0
+    removed: int = 0
+
+    def add(self, other: Tally) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class CallLog:
+    """API calls made since the last commit; each commit takes them (one log, no repeats)."""
+
+    pending: list[ApiCall] = field(default_factory=list)
+
+    def add(self, record: RequestRecord) -> None:
+        self.pending.append(ApiCall(record.method, record.path, record.status,
+                                    record.duration_s, record.attempt, now_iso()))
+
+    def take(self) -> list[ApiCall]:
+        taken, self.pending = self.pending, []
+        return taken
+
+
+def _rejection(outcome: RowOutcome, key: str | None) -> Rejection:
+    return Rejection(outcome.email, outcome.reason or "rejected", key, outcome.retryable)
+
+
+class Applier:
+    """Applies one plan with one destination, committing to one run's ledger records."""
+
+    def __init__(self, plan: Plan, destination: Destination, ledger: Ledger, run_id: int,
+                 emit: EventSink, calls: CallLog) -> None:
+        self.plan, self.dest, self.ledger, self.run_id = plan, destination, ledger, run_id
+        self.emit, self.calls = emit, calls
+        self.tallies: dict[str, Tally] = {s.name: Tally() for s in plan.segments}
+        self._commits: set[asyncio.Future[object]] = set()
+
+    @property
+    def export(self) -> str:
+        return self.plan.export.name
+
+    async def apply(self) -> None:
+        """Apply every segment's work, in order."""
+        for segment in self.plan.segments:
+            counts = segment.counts
+            if counts.adds + counts.updates + counts.removals == 0:
+                continue
+            list_id = await self.list_for(segment.name)
+            if counts.adds + counts.updates:
+                await self.upsert(segment.name, list_id)
+            if counts.removals:
+                await self.remove(segment.name, list_id)
+
+    async def list_for(self, segment: str) -> str:
+        """The segment's list id: the export's, else found or created by the segment's name."""
+        if self.plan.export.list_id:
+            list_id, name, created = self.plan.export.list_id, None, False
+        else:
+            planned = self.plan.segment(segment).list_id
+            ref = await self.dest.ensure_list(segment)
+            list_id, name, created = ref.id, ref.name, ref.id != planned
+        self.emit(ListReady(segment, list_id, name, created))
+        return list_id
+
+    async def upsert(self, segment: str, list_id: str) -> None:
+        """Adds then updates, through the destination's pipelined upload."""
+        in_flight: dict[str, Change] = {}
+        tally = self.tallies[segment]
+
+        def contacts() -> Iterator[Contact]:
+            for kind in ("add", "update"):
+                for changes in self.plan.changes(segment, kind, FETCH_ROWS):  # type: ignore[arg-type]
+                    for change in changes:
+                        in_flight[change.contact.email] = change
+                        yield change.contact
+
+        def sent(size: int) -> None:
+            tally.sent += size
+            self.emit(BatchSent(segment, "upsert", size))
+
+        async def settled(result: BatchResult) -> None:
+            delivered: list[Delivered] = []
+            refused: list[Rejection] = []
+            for outcome in result.outcomes:
+                change = in_flight.pop(outcome.email, None)
+                if change is None:
+                    continue  # not ours (a platform echoing a normalised form twice)
+                if outcome.accepted:
+                    delivered.append(Delivered(outcome.email, change.fingerprint,
+                                               added=change.kind == "add"))
+                else:
+                    refused.append(_rejection(outcome, change.key))
+            await self._commit(segment, list_id, "upsert", delivered, refused)
+
+        await self.dest.upsert_all(list_id, contacts(), on_batch=settled, on_sent=sent)
+        # Anything the platform never answered for is not delivered: say so, never drop it.
+        if in_flight:
+            await self._commit(segment, list_id, "upsert", [], [
+                Rejection(email, "no answer from the platform for this row", change.key, True)
+                for email, change in in_flight.items()])
+
+    async def remove(self, segment: str, list_id: str) -> None:
+        """Mirror mode: take members who left the segment off the list."""
+        for changes in self.plan.changes(segment, "remove", REMOVE_CHUNK):
+            emails = [c.contact.email for c in changes]
+            self.tallies[segment].sent += len(emails)
+            self.emit(BatchSent(segment, "remove", len(emails)))
+            result = await self.dest.remove(list_id, emails)
+            removed = [o.email for o in result.outcomes if o.accepted]
+            refused = [_rejection(o, None) for o in result.outcomes if not o.accepted]
+            await self._commit(segment, list_id, "remove", removed, refused)
+
+    async def drain(self) -> None:
+        """Wait for commits under way (after a cancel: the run record then counts them)."""
+        if self._commits:
+            await asyncio.gather(*self._commits, return_exceptions=True)
+
+    async def _commit(self, segment: str, list_id: str, kind: str,
+                      done: list[Delivered] | list[str], refused: list[Rejection]) -> None:
+        """One transaction: the ledger rows, the batch's outcome, its refusals, the calls."""
+        calls = self.calls.take()
+        sent = len(done) + len(refused)
+        if kind == "remove":
+            write = asyncio.to_thread(
+                self.ledger.remove_members, self.run_id, self.export, segment,
+                removed=done, rejected=refused, calls=calls, list_id=list_id, sent=sent)
+        else:
+            write = asyncio.to_thread(
+                self.ledger.record_batch, self.run_id, self.export, segment, list_id,
+                kind=kind, accepted=done, rejected=refused, calls=calls, sent=sent)
+        commit = asyncio.ensure_future(write)
+        self._commits.add(commit)
+        commit.add_done_callback(self._commits.discard)
+        await asyncio.shield(commit)  # a cancelled run still finishes the commit it began
+        failed = sum(1 for r in refused if r.retryable)
+        tally = self.tallies[segment]
+        if kind == "remove":
+            tally.removed += len(done)
+        else:
+            tally.accepted += len(done)
+        tally.rejected += len(refused) - failed
+        tally.failed += failed
+        self.emit(BatchAcknowledged(segment, len(done), len(refused) - failed, kind, failed))
