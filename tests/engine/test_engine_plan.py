@@ -58,6 +58,22 @@ def test_dedupe_across_segments_and_problems(tmp_path: Path, ws: Workspace) -> N
         assert [s.detail for s in samples["invalid"]] == [emails.MISSING, emails.NO_AT]
 
 
+def test_segments_with_their_own_lists_are_deduped_each_on_its_own(
+        tmp_path: Path, ws: Workspace) -> None:
+    """Iterable: one list per segment, so a person in two segments belongs on both lists."""
+    cfg = config(write_parquet(tmp_path / "p.parquet", PEOPLE),
+                 {"us": "country = 'US'", "all": "true"})
+    with planned(cfg, export(["us", "all"], kind="iterable"), Ledger.reader(ws.db_path)) as plan:
+        assert plan.segment("us").counts == Counts(read=2, adds=2)
+        assert plan.segment("all").counts == Counts(read=7, invalid=2, duplicates=1, adds=4)
+        assert emails_of(plan, "all", "add") == ["anna@example.com", "bob@example.com",
+                                                  "carl@example.com", "dana@example.com"]
+        problems = [(p.segment, p.key, p.reason) for b in plan.problems() for p in b
+                    if p.reason.startswith("duplicate")]
+        assert problems == [("all", "P3", "duplicate of P2")]
+        assert plan.unique_members == 6
+
+
 def test_changes_carry_canonical_fields_and_fingerprints(tmp_path: Path, ws: Workspace) -> None:
     cfg = config(write_parquet(tmp_path / "p.parquet", PEOPLE), {"de": "country = 'DE'"})
     with planned(cfg, export(["de"]), Ledger.reader(ws.db_path)) as plan:

@@ -112,11 +112,24 @@ def runs_list(export: str | None, limit: int, as_json: bool) -> None:
     if not found:
         info("No runs yet. Run an export with 'segport run EXPORT'.")
         return
-    table(None, ["run", "export", "started", "by", "connection", "outcome", "accepted",
-                 "rejected", "duration"],
-          [(r.id, r.export, r.started_at, r.who, r.connection, r.outcome,
-            f"{r.counts.get('accepted', 0):,}", f"{r.counts.get('rejected', 0):,}",
+    table(None, ["run", "export", "started", "by", "outcome", "accepted", "kept back",
+                 "duration"],
+          [(r.id, r.export, _when(r.started_at), r.who, r.outcome.replace("_", " "),
+            f"{r.counts.get('accepted', 0) + r.counts.get('removed', 0):,}",
+            f"{sum(r.counts.get(k, 0) for k in _KEPT):,}",
             "" if r.duration is None else f"{r.duration:,.1f} s") for r in found])
+
+
+_KEPT = ("invalid", "duplicates", "rejected", "failed")
+
+
+def _when(iso: str | None) -> str:
+    """An ISO timestamp as local time, to the second."""
+    from datetime import datetime
+
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 @runs.command("show")
@@ -134,18 +147,25 @@ def runs_show(run_id: int, as_json: bool) -> None:
     if as_json:
         emit_json({**_record(record), "api_calls": grouped})
         return
-    info(f"Run {record.id} of '{record.export}' — {record.outcome}")
-    info(f"by {record.who}, export user {record.export_user or '—'}, connection "
-         f"{record.connection or '—'}; {record.started_at} → {record.finished_at or '…'}")
+    info(f"Run {record.id} of '{record.export}': {record.outcome.replace('_', ' ')}")
+    info(f"Run by {record.who}; connection {record.connection or '—'}, export user "
+         f"{record.export_user or '—'}; {_when(record.started_at)} → "
+         f"{_when(record.finished_at) or '…'}"
+         + ("" if record.duration is None else f" ({record.duration:,.1f} s)"))
     if record.detail:
         info(record.detail)
-    columns = ["read", "invalid", "duplicates", "adds", "updates", "unchanged", "removals",
-               "sent", "accepted", "rejected", "failed", "removed"]
-    table("Segments", ["segment", *columns],
-          [(name, *(f"{c.get(k, 0):,}" for k in columns)) for name, c in record.segments.items()])
+    names = list(record.segments)
+    table("Counts", ["", *names, *(["total"] if len(names) > 1 else [])],
+          [(k, *(f"{record.segments[n].get(k, 0):,}" for n in names),
+            *([f"{record.counts.get(k, 0):,}"] if len(names) > 1 else []))
+           for k in _COUNTS])
     table("API calls", ["call", "count"], sorted(grouped.items()))
     if record.rejected_file:
         info(f"Rows kept back or refused, with reasons: {record.rejected_file}")
+
+
+_COUNTS = ("read", "invalid", "duplicates", "adds", "updates", "unchanged", "removals", "sent",
+           "accepted", "rejected", "failed", "removed")
 
 
 def _record(r: object) -> dict[str, object]:
