@@ -73,7 +73,9 @@ if [[ -t 1 ]]; then
     export PY_COLORS="${PY_COLORS:-1}" # keep colours on a terminal despite tee
 fi
 set +e
-"$VENV/bin/python" -m pytest "$@" 2>&1 | tee "$log"
+# Tests run in parallel workers (pytest-xdist), one per core up to 4: every session fixture
+# (keyring, PostgreSQL, sandbox) uses its own temporary folder and ephemeral ports.
+"$VENV/bin/python" -m pytest -n auto --maxprocesses 4 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
