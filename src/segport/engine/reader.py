@@ -4,11 +4,8 @@ Every source can stream tuples (:meth:`ProfileSource.iter_batches`); the plan wa
 that its own DuckDB normalises, dedupes and diffs every source with the same SQL. Tuples are
 converted column by column (a column of mixed types goes through ``str``).
 
-Fast path: a source with an ``iter_arrow(segment, columns, batch_size)`` method is asked for
-Arrow directly. The DuckDB file source has none yet; for its filter segments this module
-streams the query's Arrow result itself through the source's locked connection (same view, same
-checked filter, same error mapping). TODO(sources): promote that to a public
-``ProfileSource.iter_arrow`` and drop :func:`_duck_file_batches`.
+Fast path: a source with an ``iter_arrow(segment, columns, batch_size)`` method (the DuckDB
+file source) is asked for Arrow directly.
 """
 
 from __future__ import annotations
@@ -17,14 +14,10 @@ import queue
 import threading
 from collections.abc import Iterator, Sequence
 
-import duckdb
 import pyarrow as pa
 
 from segport.model import Segment
 from segport.sources.base import ProfileSource
-from segport.sources.common import check_columns
-from segport.sources.duck import ident
-from segport.sources.filters import check_filter
 
 
 def _column(values: Sequence[object]) -> pa.Array:
@@ -44,39 +37,6 @@ def _tuple_batches(source: ProfileSource, segment: Segment, columns: Sequence[st
         yield pa.RecordBatch.from_arrays(arrays, names=names)
 
 
-def _duck_file_batches(source: ProfileSource, segment: Segment, columns: Sequence[str],
-                       batch_size: int) -> Iterator[pa.RecordBatch] | None:
-    """Stream a DuckDB file source's filter segment as Arrow (None when not applicable)."""
-    pool = getattr(source, "_pool", None)
-    views, file, names = (getattr(source, a, None) for a in ("_views", "_file", "_names"))
-    error = getattr(source, "_error", None)
-    if segment.where is None or segment.members is not None or None in (
-            pool, views, file, names, error) or not hasattr(pool, "cursor"):
-        return None
-    check_columns(columns, names, f"The {source.describe()}")  # type: ignore[arg-type]
-    where = check_filter(segment.name, segment.where, "duckdb")
-    select = ", ".join(f"{ident(c)} AS c{i}" for i, c in enumerate(columns))
-    sql = f"SELECT {select} FROM profiles WHERE ({where})"
-
-    def stream() -> Iterator[pa.RecordBatch]:
-        try:
-            cur = pool.cursor(views, [file])  # type: ignore[union-attr]
-        except duckdb.Error as exc:
-            raise error(segment, exc) from exc  # type: ignore[misc]
-        try:
-            try:
-                reader = cur.sql(sql).to_arrow_reader(batch_size)
-                for batch in reader:
-                    if batch.num_rows:
-                        yield batch
-            except duckdb.Error as exc:
-                raise error(segment, exc) from exc  # type: ignore[misc]
-        finally:
-            cur.close()
-
-    return stream()
-
-
 def arrow_batches(source: ProfileSource, segment: Segment, columns: Sequence[str],
                   batch_size: int) -> Iterator[pa.RecordBatch]:
     """``segment``'s rows, ``columns`` only, as record batches with columns ``c0, c1, …``."""
@@ -85,8 +45,7 @@ def arrow_batches(source: ProfileSource, segment: Segment, columns: Sequence[str
         names = [f"c{i}" for i in range(len(columns))]
         return (b.rename_columns(names) for b in own(segment, columns, batch_size)
                 if b.num_rows)
-    fast = _duck_file_batches(source, segment, columns, batch_size)
-    return fast if fast is not None else _tuple_batches(source, segment, columns, batch_size)
+    return _tuple_batches(source, segment, columns, batch_size)
 
 
 _DONE = object()

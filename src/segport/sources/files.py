@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import duckdb
 
@@ -30,6 +30,9 @@ from segport.sources.duck import DuckPool, error_text, ident, sql_string
 from segport.sources.encoding import prepare_text
 from segport.sources.filters import check_filter, filter_error
 from segport.sources.members import MembersFile
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FileFormat = Literal["csv", "json", "parquet"]
 _EXTENSIONS: dict[str, FileFormat] = {
@@ -194,9 +197,9 @@ class FileSource(ProfileSource):
         return filter_error(segment.name, message, self._names)
 
     @contextmanager
-    def _query(self, segment: Segment, select: str, tail: str = "") -> Iterator[
-            duckdb.DuckDBPyConnection]:
-        """A cursor on which ``SELECT {select} FROM profiles WHERE <segment> {tail}`` ran."""
+    def _segment_sql(self, segment: Segment, select: str, tail: str = "") -> Iterator[
+            tuple[duckdb.DuckDBPyConnection, str]]:
+        """A cursor, and ``SELECT {select} FROM profiles WHERE <segment> {tail}`` to run on it."""
         conditions, members = [], None
         if segment.where is not None:
             conditions.append(f"({check_filter(segment.name, segment.where, 'duckdb')})")
@@ -214,14 +217,20 @@ class FileSource(ProfileSource):
         except duckdb.Error as exc:
             raise self._error(segment, exc) from exc
         try:
+            yield cur, f"SELECT {select} FROM profiles WHERE {' AND '.join(conditions)} {tail}"
+        finally:
+            cur.close()
+
+    @contextmanager
+    def _query(self, segment: Segment, select: str, tail: str = "") -> Iterator[
+            duckdb.DuckDBPyConnection]:
+        """A cursor on which ``SELECT {select} FROM profiles WHERE <segment> {tail}`` ran."""
+        with self._segment_sql(segment, select, tail) as (cur, sql):
             try:
-                cur.execute(f"SELECT {select} FROM profiles WHERE {' AND '.join(conditions)}"
-                            f" {tail}")
+                cur.execute(sql)
             except duckdb.Error as exc:
                 raise self._error(segment, exc) from exc
             yield cur
-        finally:
-            cur.close()
 
     def count(self, segment: Segment) -> int:
         with self._query(segment, "count(*)") as cur:
@@ -249,6 +258,25 @@ class FileSource(ProfileSource):
             check_filter(segment.name, segment.where, "duckdb")
         select = ", ".join(ident(c) for c in wanted)
         return self._stream(segment, select, batch_size)
+
+    def iter_arrow(
+        self, segment: Segment, columns: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Iterator[pa.RecordBatch]:
+        """The segment's rows, ``columns`` only, as Arrow record batches (no Python tuples)."""
+        check_columns(columns, self._names, f"The {self.describe()}")
+        if segment.where is not None:
+            check_filter(segment.name, segment.where, "duckdb")
+        return self._arrow(segment, ", ".join(ident(c) for c in columns), batch_size)
+
+    def _arrow(self, segment: Segment, select: str, batch_size: int
+               ) -> Iterator[pa.RecordBatch]:
+        with self._segment_sql(segment, select) as (cur, sql):
+            try:
+                for batch in cur.sql(sql).to_arrow_reader(batch_size):
+                    if batch.num_rows:
+                        yield batch
+            except duckdb.Error as exc:
+                raise self._error(segment, exc) from exc
 
     def _stream(
         self, segment: Segment, select: str, batch_size: int
