@@ -164,3 +164,90 @@ def test_snapshots_are_current_until_the_scope_changes(db: Path) -> None:
         ledger.remove_members(run, "news", "vip", removed=["p0@x.io"])
         assert ledger.snapshot("news", "vip") is None  # stale: read row by row
         assert ledger.snapshot("news", "all") is not None
+
+
+def _snapshot_rows(ledger: Ledger, export: str, segment: str) -> list[dict[str, object]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    blob = ledger.snapshot(export, segment)
+    assert blob is not None
+    return sorted(pq.read_table(pa.BufferReader(blob)).to_pylist(), key=lambda r: r["email"])
+
+
+def _seed(ledger: Ledger) -> None:
+    run = ledger.start_run("news", "ann", "conn", "ann")
+    ledger.record_batch(run, "news", "vip", "L1", kind="upsert",
+                        accepted=[Delivered(f"p{i}@x.io", i) for i in range(50)])
+    ledger.finish_run(run, "succeeded", {})
+    ledger.refresh_snapshots("news", run_id=run)
+
+
+def test_a_runs_upserts_patch_the_snapshot_it_began_with(db: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import segport.engine.ledger as ledger_module
+
+    with Ledger.open(db) as ledger:
+        _seed(ledger)
+        run = ledger.start_run("news", "ann", "conn", "ann")
+        ledger.record_batch(run, "news", "vip", "L2", kind="upsert", accepted=[
+            Delivered("p3@x.io", 333), Delivered("new@x.io", 7, added=True)])
+        ledger.record_batch(run, "news", "vip", "L2", kind="upsert",
+                            accepted=[Delivered("p4@x.io", 444)])
+        ledger.finish_run(run, "succeeded", {})
+
+        def no_full_read(*args: object) -> object:
+            raise AssertionError("read every member instead of patching")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(ledger_module, "snapshot_parquet", no_full_read)
+            assert ledger.refresh_snapshots("news", run_id=run) == 1
+        rows = _snapshot_rows(ledger, "news", "vip")
+        by_email = {r["email"]: r for r in rows}
+        assert len(rows) == 51 and len(by_email) == 51
+        assert (by_email["p3@x.io"]["fingerprint"], by_email["p3@x.io"]["list_id"]) == (333, "L2")
+        assert by_email["new@x.io"]["added"] == 1 and by_email["p5@x.io"]["fingerprint"] == 5
+        # the same as reading every member anew
+        ledger._db.execute("UPDATE ledger_snapshots SET version = -1")  # type: ignore[union-attr]
+        assert ledger.refresh_snapshots("news") == 1
+        assert _snapshot_rows(ledger, "news", "vip") == rows
+
+
+@pytest.mark.parametrize("case", ["removal", "stale_before_the_run", "another_writer",
+                                  "damaged_snapshot"])
+def test_a_snapshot_is_read_anew_when_patching_would_not_be_exact(
+        db: Path, case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import segport.engine.ledger as ledger_module
+
+    with Ledger.open(db) as ledger:
+        _seed(ledger)
+        if case == "stale_before_the_run":  # a crashed run wrote and never refreshed
+            crashed = ledger.start_run("news", "ann", "conn", "ann")
+            ledger.record_batch(crashed, "news", "vip", "L1", kind="upsert",
+                                accepted=[Delivered("p1@x.io", 111)])
+        if case == "damaged_snapshot":
+            ledger._db.execute("UPDATE ledger_snapshots SET data = x'00'")  # type: ignore[union-attr]
+        run = ledger.start_run("news", "ann", "conn", "ann")
+        ledger.record_batch(run, "news", "vip", "L1", kind="upsert",
+                            accepted=[Delivered("p2@x.io", 222)])
+        if case == "removal":
+            ledger.remove_members(run, "news", "vip", removed=["p0@x.io"], list_id="L1")
+        if case == "another_writer":
+            other = ledger.start_run("news", "bob", "conn", "bob")
+            ledger.record_batch(other, "news", "vip", "L1", kind="upsert",
+                                accepted=[Delivered("p1@x.io", 111)])
+        full_reads: list[object] = []
+        real = ledger_module.snapshot_parquet
+
+        def counted(*args: object, **kwargs: object) -> object:
+            full_reads.append(args)
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(ledger_module, "snapshot_parquet", counted)
+        assert ledger.refresh_snapshots("news", run_id=run) == 1
+        assert len(full_reads) == 1
+        rows = {r["email"]: r["fingerprint"] for r in _snapshot_rows(ledger, "news", "vip")}
+        assert rows["p2@x.io"] == 222
+        assert ("p0@x.io" in rows) == (case != "removal")
+        assert rows["p1@x.io"] == (111 if case in ("stale_before_the_run", "another_writer")
+                                   else 1)

@@ -70,5 +70,6 @@ def test_run_state_folds_events_into_counters_rate_and_eta() -> None:
 
 def test_a_refused_plan_is_shown_as_refused() -> None:
     state = RunState()
-    state(PlanFinished("news", {}, "too many removals", 0.5))
+    state(PlanFinished("news", {}, "too many removals", 0.5, ("mass_removal",)))
     assert state.stage == "refused" and state.refusal == "too many removals"
+    assert state.refusal_kinds == ("mass_removal",)  # the run panel offers to allow it

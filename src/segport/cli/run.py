@@ -7,12 +7,15 @@ import contextlib
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
 from segport.cli.output import context, emit_json, err, info, table, warn
-from segport.engine.outcome import EXIT_CODES, RunResult
 from segport.manage.context import Context
+
+if TYPE_CHECKING:
+    from segport.engine.outcome import RunResult
 
 #: Which exit code wins when several exports ran: cancelled, failed, rejections, done.
 _SEVERITY = (130, 1, 3, 0)
@@ -170,6 +173,8 @@ _COUNTS = ("read", "invalid", "duplicates", "adds", "updates", "unchanged", "rem
 
 def _record(r: object) -> dict[str, object]:
     from dataclasses import asdict
+
+    from segport.engine.outcome import EXIT_CODES
 
     data = asdict(r)  # type: ignore[call-overload]
     data["exit_code"] = EXIT_CODES.get(data["outcome"])

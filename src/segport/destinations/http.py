@@ -208,7 +208,10 @@ class ApiSession:
                 if not retry_transport_errors and not unsent:
                     raise error  # the request may have been processed: the caller decides
                 delay = self.policy.backoff(attempt)
-                if elapsed + delay > budget:
+                limit = budget
+                if unsent and self.policy.unreachable_budget_s is not None:
+                    limit = min(budget, self.policy.unreachable_budget_s)
+                if elapsed + delay > limit:
                     raise type(error)(f"{error} Gave up after {attempt} attempts "
                                       f"in {elapsed:.0f} s.")
                 await self._pause("backoff", delay, shown, None)

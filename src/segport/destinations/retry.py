@@ -24,6 +24,9 @@ class RetryPolicy:
     budget_s: float = 120.0
     max_hint_s: float = 60.0
     jitter: float = 0.5
+    #: A shorter budget for a host that accepts no connection at all (None: ``budget_s``):
+    #: the sandbox on loopback is either running or not, and waiting tells the user nothing.
+    unreachable_budget_s: float | None = None
     rng: Callable[[], float] = field(default=random.random, compare=False)
 
     def backoff(self, attempt: int) -> float:

@@ -52,12 +52,14 @@ class PlanReady:
 
 @dataclass(frozen=True, slots=True)
 class PlanFinished:
-    """The whole export is planned; ``refusal`` says why apply must not run (or None)."""
+    """The whole export is planned; ``refusal`` says why apply must not run (or None), and
+    ``refusal_kinds`` which guards refused it (``cap``, ``mass_removal``)."""
 
     export: str
     counts: Mapping[str, int]
     refusal: str | None
     duration: float
+    refusal_kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

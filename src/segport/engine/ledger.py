@@ -26,7 +26,14 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from segport.engine.ledger_schema import UPSERT, migrate, now_iso, schema_version, snapshot_parquet
+from segport.engine.ledger_schema import (
+    UPSERT,
+    migrate,
+    now_iso,
+    patched_snapshot,
+    schema_version,
+    snapshot_parquet,
+)
 from segport.engine.records import (
     ApiCall,
     BatchRecord,
@@ -35,6 +42,17 @@ from segport.engine.records import (
     Rejection,
     RunRecord,
 )
+
+
+def committed_counts(tallies: Mapping[str, Mapping[str, int]]
+                     ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """A run record's ``counts`` and ``segments`` from :meth:`Ledger.run_tallies` alone (for a
+    run whose process ended before it could total its plan and its batches)."""
+    totals = dict.fromkeys(("sent", "accepted", "rejected", "failed", "removed"), 0)
+    for tally in tallies.values():
+        for key, value in tally.items():
+            totals[key] = totals.get(key, 0) + value
+    return totals, {segment: dict(tally) for segment, tally in tallies.items()}
 
 
 class Ledger:
@@ -47,10 +65,12 @@ class Ledger:
         if writable:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             try:
+                # First: switching a new workspace's database to WAL needs it to itself for a
+                # moment, and a reader (runs list, plan, the TUI) must make it wait, not fail.
+                db.execute("PRAGMA busy_timeout = 10000")
                 db.execute("PRAGMA journal_mode = WAL")
                 db.execute("PRAGMA synchronous = FULL")
                 db.execute("PRAGMA foreign_keys = ON")
-                db.execute("PRAGMA busy_timeout = 10000")
                 migrate(db)
             except BaseException:
                 db.close()
@@ -185,25 +205,27 @@ class Ledger:
     def run_tallies(self, run_id: int) -> dict[str, dict[str, int]]:
         """Per segment, what a run's committed batches did: sent, accepted, rejected (the
         platform refused the row), failed (not delivered; a re-run sends it) and removed."""
+        with self._reading() as db:
+            return {} if db is None else self._tallies(db, run_id)
+
+    @staticmethod
+    def _tallies(db: sqlite3.Connection, run_id: int) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {}
 
         def of(segment: str) -> dict[str, int]:
             return found.setdefault(segment, dict.fromkeys(
                 ("sent", "accepted", "rejected", "failed", "removed"), 0))
 
-        with self._reading() as db:
-            if db is None:
-                return found
-            for segment, kind, sent, accepted in db.execute(
-                    "SELECT segment, kind, sum(sent), sum(accepted) FROM run_batches WHERE "
-                    "run_id = ? GROUP BY segment, kind ORDER BY min(id)", (run_id,)):
-                tally = of(segment)
-                tally["sent"] += sent
-                tally["removed" if kind == "remove" else "accepted"] += accepted
-            for segment, retryable, count in db.execute(
-                    "SELECT segment, retryable, count(*) FROM run_rejections WHERE run_id = ? "
-                    "GROUP BY segment, retryable", (run_id,)):
-                of(segment)["failed" if retryable else "rejected"] += count
+        for segment, kind, sent, accepted in db.execute(
+                "SELECT segment, kind, sum(sent), sum(accepted) FROM run_batches WHERE "
+                "run_id = ? GROUP BY segment, kind ORDER BY min(id)", (run_id,)):
+            tally = of(segment)
+            tally["sent"] += sent
+            tally["removed" if kind == "remove" else "accepted"] += accepted
+        for segment, retryable, count in db.execute(
+                "SELECT segment, retryable, count(*) FROM run_rejections WHERE run_id = ? "
+                "GROUP BY segment, retryable", (run_id,)):
+            of(segment)["failed" if retryable else "rejected"] += count
         return found
 
     def batches(self, run_id: int) -> list[BatchRecord]:
@@ -278,11 +300,18 @@ class Ledger:
 
     def close_interrupted(self, export: str, detail: str) -> int:
         """Mark the export's runs still shown as running as failed (their process is gone:
-        call this only while holding the export's run lock); returns how many."""
+        call this only while holding the export's run lock), with the counts of the batches
+        they committed; returns how many."""
         with self._transaction() as db:
-            return db.execute("UPDATE runs SET outcome = 'failed', detail = ?, finished_at = "
-                              "coalesce(finished_at, ?) WHERE export = ? AND outcome = 'running'",
-                              (detail, now_iso(), export)).rowcount
+            stale = [r[0] for r in db.execute(
+                "SELECT id FROM runs WHERE export = ? AND outcome = 'running'", (export,))]
+            for run_id in stale:
+                totals, segments = committed_counts(self._tallies(db, run_id))
+                db.execute("UPDATE runs SET outcome = 'failed', detail = ?, finished_at = "
+                           "coalesce(finished_at, ?), counts = ?, segments = ? WHERE id = ?",
+                           (detail, now_iso(), json.dumps(totals), json.dumps(segments),
+                            run_id))
+            return len(stale)
 
     def _scope_id(self, db: sqlite3.Connection, export: str, segment: str) -> int:
         db.execute("INSERT OR IGNORE INTO ledger_scopes (export, segment) VALUES (?, ?)",
@@ -340,7 +369,11 @@ class Ledger:
                        removed: Iterable[str], rejected: Iterable[Rejection] = (),
                        calls: Iterable[ApiCall] = (), list_id: str | None = None,
                        sent: int = 0) -> BatchRecord:
-        """Commit an acknowledged removal batch: forget the removed emails, record the outcome."""
+        """Commit an acknowledged removal batch: forget the removed emails, record the outcome.
+
+        With ``list_id``, the emails are forgotten on that list for every segment of the export
+        (off the list is off it for all of them: a member who moved between two segments of one
+        list is in both their ledgers)."""
         with self._transaction() as db:
             scope = self._scope_id(db, export, segment)
             count = 0
@@ -349,30 +382,60 @@ class Ledger:
                 nonlocal count
                 for email in removed:
                     count += 1
-                    yield (scope, email)
+                    yield (scope, email, list_id, export)
 
-            db.executemany("DELETE FROM ledger WHERE scope = ? AND email = ?", rows())
-            db.execute("UPDATE ledger_scopes SET version = version + 1 WHERE id = ?", (scope,))
+            db.executemany("DELETE FROM ledger WHERE email = ?2 AND (scope = ?1 OR (list_id = ?3 "
+                           "AND scope IN (SELECT id FROM ledger_scopes WHERE export = ?4)))",
+                           rows())
+            db.execute("UPDATE ledger_scopes SET version = version + 1 WHERE id = ? OR "
+                       "(? IS NOT NULL AND export = ?)", (scope, list_id, export))
             return self._batch(db, run_id, segment, "remove", list_id, sent, count, rejected,
                                calls)
 
-    def refresh_snapshots(self, export: str, batch_size: int = 100_000) -> int:
+    def refresh_snapshots(self, export: str, batch_size: int = 100_000, *,
+                          run_id: int | None = None) -> int:
         """Store a current snapshot of every scope of ``export`` whose snapshot is stale;
-        returns how many were written. Call it when a run ends (it reads every member)."""
+        returns how many were written. Call it when a run ends (it reads every member).
+
+        Given the ``run_id`` of the run that just ended, a scope whose stale snapshot was
+        current when that run began, and written since only by that run's upsert batches, is
+        patched instead: the old snapshot with the rows the run wrote put in place (they carry
+        its ``run_id``). A 1 % re-run of a million members then reads ten thousand rows, not
+        a million. Anything else — removals, another writer, a snapshot older than the run, a
+        run that changed most members — reads every member, as without ``run_id``."""
         written = 0
         with self._transaction() as db:
-            stale = db.execute("SELECT c.id, c.version FROM ledger_scopes c LEFT JOIN "
-                               "ledger_snapshots s ON s.scope = c.id WHERE c.export = ? AND "
-                               "(s.version IS NULL OR s.version <> c.version)",
-                               (export,)).fetchall()
-            for scope, version in stale:
-                data, members = snapshot_parquet(db.execute(
+            stale = db.execute("SELECT c.id, c.segment, c.version, s.version, s.members FROM "
+                               "ledger_scopes c LEFT JOIN ledger_snapshots s ON s.scope = c.id "
+                               "WHERE c.export = ? AND (s.version IS NULL OR "
+                               "s.version <> c.version)", (export,)).fetchall()
+            for scope, segment, version, old_version, old_members in stale:
+                found = None
+                if run_id is not None and old_version is not None and self._only_upserts(
+                        db, run_id, segment, version - old_version):
+                    old = db.execute("SELECT data FROM ledger_snapshots WHERE scope = ?",
+                                     (scope,)).fetchone()[0]
+                    found = patched_snapshot(bytes(old), db.execute(
+                        "SELECT email, fingerprint, list_id, added FROM ledger WHERE scope = ? "
+                        "AND run_id = ?", (scope, run_id)), batch_size, old_members // 2)
+                data, members = found or snapshot_parquet(db.execute(
                     "SELECT email, fingerprint, list_id, added FROM ledger WHERE scope = ?",
                     (scope,)), batch_size)
                 db.execute("INSERT OR REPLACE INTO ledger_snapshots (scope, version, members, "
                            "data) VALUES (?, ?, ?, ?)", (scope, version, members, data))
                 written += 1
         return written
+
+    @staticmethod
+    def _only_upserts(db: sqlite3.Connection, run_id: int, segment: str, writes: int) -> bool:
+        """Whether the ``writes`` version bumps of a scope since its snapshot are exactly the
+        run's upsert batches of that segment (each bumps its scope once), and the run removed
+        nobody (a removal may bump, and delete from, the export's other scopes too)."""
+        batches, removals = db.execute(
+            "SELECT count(*) FILTER (WHERE segment = ? AND kind <> 'remove'), "
+            "count(*) FILTER (WHERE kind = 'remove') FROM run_batches WHERE run_id = ?",
+            (segment, run_id)).fetchone()
+        return removals == 0 and batches == writes
 
     def log_calls(self, run_id: int, calls: Iterable[ApiCall]) -> None:
         """Append API calls to a run's log (outside any batch: validation, list lookups)."""

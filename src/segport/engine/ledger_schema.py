@@ -112,12 +112,30 @@ def key_probe(con: duckdb.DuckDBPyConnection) -> str:
     return f"{row[0]}:{row[1]}"
 
 
+#: Parquet writer settings of snapshots: dictionaries only where values repeat (emails and their
+#: keys are unique: a dictionary there costs time and bytes).
+SNAPSHOT_WRITER = {"compression": "zstd", "use_dictionary": ["list_id", "added"]}
+
+
+def _keyed(con: duckdb.DuckDBPyConnection, rows: list[tuple[object, ...]]) -> pa.Table:
+    """Ledger rows ``(email, fingerprint, list_id, added)`` with their in-plan keys."""
+    h1, h2 = sql_email_key("email")
+    columns = zip(*rows, strict=True) if rows else [[]] * len(SNAPSHOT_SCHEMA)
+    batch = pa.record_batch(
+        [pa.array(c, t) for c, t in zip(columns, SNAPSHOT_SCHEMA.types, strict=True)],
+        schema=SNAPSHOT_SCHEMA)
+    con.register("batch", batch)
+    try:
+        return con.sql(f"SELECT *, {h1} AS h1, {h2} AS h2 FROM batch").to_arrow_table()
+    finally:
+        con.unregister("batch")
+
+
 def snapshot_parquet(cursor: sqlite3.Cursor, batch_size: int) -> tuple[bytes, int]:
     """Rows ``(email, fingerprint, list_id, added)`` as Parquet bytes — with each email's
     in-plan key (``h1``, ``h2``) and the key probe, so plans skip hashing — and how many."""
     import pyarrow.parquet as pq  # only when writing snapshots
 
-    h1, h2 = sql_email_key("email")
     con = duckdb.connect(config={"threads": 1})
     sink = pa.BufferOutputStream()
     members = 0
@@ -126,16 +144,10 @@ def snapshot_parquet(cursor: sqlite3.Cursor, batch_size: int) -> tuple[bytes, in
         writer: pq.ParquetWriter | None = None
         while True:
             rows = cursor.fetchmany(batch_size)
-            columns = zip(*rows, strict=True) if rows else [[]] * len(SNAPSHOT_SCHEMA)
-            batch = pa.record_batch(
-                [pa.array(c, t) for c, t in zip(columns, SNAPSHOT_SCHEMA.types, strict=True)],
-                schema=SNAPSHOT_SCHEMA)
-            con.register("batch", batch)
-            keyed = con.sql(f"SELECT *, {h1} AS h1, {h2} AS h2 FROM batch").to_arrow_table()
-            con.unregister("batch")
+            keyed = _keyed(con, rows)
             if writer is None:
                 schema = keyed.schema.with_metadata({KEY_PROBE: probe.encode()})
-                writer = pq.ParquetWriter(sink, schema, compression="zstd")
+                writer = pq.ParquetWriter(sink, schema, **SNAPSHOT_WRITER)
             writer.write_table(keyed.cast(schema))
             members += len(rows)
             if len(rows) < batch_size:
@@ -143,4 +155,56 @@ def snapshot_parquet(cursor: sqlite3.Cursor, batch_size: int) -> tuple[bytes, in
         writer.close()
     finally:
         con.close()
+    return sink.getvalue().to_pybytes(), members
+
+
+def patched_snapshot(old: bytes, changed: sqlite3.Cursor, batch_size: int,
+                     max_changed: int) -> tuple[bytes, int] | None:
+    """The snapshot ``old`` with the rows ``changed`` (``email, fingerprint, list_id, added``)
+    in place of its rows of the same emails, or added — as Parquet bytes, and how many members
+    it holds. None when patching would not do: ``old`` cannot be read, holds keys another
+    DuckDB computed, or more than ``max_changed`` rows changed (reading every member is then
+    about as quick).
+
+    The caller makes sure ``changed`` are the only rows written since ``old`` was taken, and
+    that none was deleted: the result is then what :func:`snapshot_parquet` would make of the
+    ledger, in another row order."""
+    try:
+        return _patched(old, changed, batch_size, max_changed)
+    except pa.ArrowException:  # a damaged snapshot: the rows are the truth
+        return None
+
+
+def _patched(old: bytes, changed: sqlite3.Cursor, batch_size: int, max_changed: int
+             ) -> tuple[bytes, int] | None:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(pa.BufferReader(old))
+    schema = source.schema_arrow
+    con = duckdb.connect(config={"threads": 1})
+    try:
+        if (schema.metadata or {}).get(KEY_PROBE) != key_probe(con).encode():
+            return None
+        delta: list[pa.Table] = []
+        count = 0
+        while rows := changed.fetchmany(batch_size):
+            count += len(rows)
+            if count > max_changed:
+                return None
+            delta.append(_keyed(con, rows).cast(schema))
+    finally:
+        con.close()
+    emails = pa.concat_arrays([pa.array([], pa.string())]
+                              + [c for t in delta for c in t.column("email").chunks])
+    sink = pa.BufferOutputStream()
+    members = 0
+    with pq.ParquetWriter(sink, schema, **SNAPSHOT_WRITER) as writer:
+        for batch in source.iter_batches(batch_size=batch_size):
+            kept = batch.filter(pc.invert(pc.is_in(batch.column("email"), value_set=emails)))
+            writer.write_table(pa.Table.from_batches([kept]).cast(schema))
+            members += kept.num_rows
+        for table in delta:
+            writer.write_table(table)
+            members += table.num_rows
     return sink.getvalue().to_pybytes(), members

@@ -7,10 +7,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from segport.engine.ledger import Ledger
-from segport.engine.spool import Plan
+if TYPE_CHECKING:
+    from segport.engine.ledger import Ledger
+    from segport.engine.spool import Plan
 
 Outcome = Literal["succeeded", "completed_with_rejections", "failed", "cancelled"]
 #: Exit codes of cli.md, by outcome.

@@ -193,7 +193,8 @@ def plan_export(
     catalogue = CATALOGUES[export.connection_type]
     plan = Plan(export, done, refusals, export.cap or catalogue.cap, catalogue.cap_scope,
                 time.perf_counter() - started, con, spool, tuple(fields))
-    emit(PlanFinished(export.name, plan.totals.as_dict(), plan.refusal, plan.duration))
+    emit(PlanFinished(export.name, plan.totals.as_dict(), plan.refusal, plan.duration,
+                      tuple(r.kind for r in refusals)))
     return plan
 
 

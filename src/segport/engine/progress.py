@@ -70,6 +70,7 @@ class RunState:
     rate_limited: int = 0
     requests: int = 0
     refusal: str | None = None
+    refusal_kinds: tuple[str, ...] = ()
     finished: RunFinished | None = None
     sending_since: float | None = None
 
@@ -94,7 +95,7 @@ class RunState:
                 s.removals, s.invalid = event.removals, event.invalid
                 s.duplicates, s.planned = event.duplicates, True
             case PlanFinished():
-                self.refusal = event.refusal
+                self.refusal, self.refusal_kinds = event.refusal, event.refusal_kinds
                 self.stage = "refused" if event.refusal else "sending"
                 self.sending_since = self.clock()
             case ListReady():

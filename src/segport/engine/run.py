@@ -50,6 +50,8 @@ from segport.sources.base import ProfileSource
 #: Builds the export's destination client with the engine's hooks (``on_wait``, ``on_record``).
 DestinationFactory = Callable[..., Destination]
 #: Placeholder list id of a segment whose list does not exist yet: matches no ledger row.
+#: Each segment gets its own (``"(new list) SEGMENT"``): segments with the same target are
+#: deduplicated together, and two lists still to be created are two lists.
 NEW_LIST = "(new list)"
 INTERRUPTED = ("Interrupted: the process ended before the run finished (killed, crashed or "
                "powered off); the next run goes on from what the platform acknowledged.")
@@ -97,7 +99,8 @@ def is_running(runs_dir: Path, export: str) -> bool:
 
 
 async def _known_lists(dest: Destination, export: Export) -> dict[str, str]:
-    """segment → id of its list found by name (NEW_LIST when missing); checks a list id."""
+    """segment → id of its list found by name (a NEW_LIST placeholder when missing); checks a
+    list id."""
     lists = await dest.lists()
     if export.list_id:
         if not any(ref.id == export.list_id for ref in lists):
@@ -108,7 +111,7 @@ async def _known_lists(dest: Destination, export: Export) -> dict[str, str]:
     by_name: dict[str, str] = {}
     for ref in lists:
         by_name.setdefault(ref.name, ref.id)
-    return {s: by_name.get(s, NEW_LIST) for s in export.segments}
+    return {s: by_name.get(s, f"{NEW_LIST} {s}") for s in export.segments}
 
 
 async def _plan(job: RunJob, list_ids: Mapping[str, str], allow_mass_removal: bool,
@@ -203,7 +206,7 @@ def _finish(job: RunJob, ledger: Ledger, run_id: int, plan: Plan | None, calls: 
         duration = time.perf_counter() - started
         ledger.finish_run(run_id, outcome, totals, detail=detail, rejected_file=rejected,
                           segments=segments, duration=duration)
-        ledger.refresh_snapshots(job.export.name)
+        ledger.refresh_snapshots(job.export.name, run_id=run_id)
     finally:
         if plan is not None:
             plan.close()

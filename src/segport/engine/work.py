@@ -222,11 +222,15 @@ class Work:
 
     def spool_removals(self, si: int, group: Sequence[int]) -> None:
         """Mirror mode: segment ``si``'s ledger members that segport added to the target list
-        and that no segment of the same list (``group``) holds any more."""
+        and that no segment of the same list (``group``) holds any more — each email once per
+        list (a member who moved between two segments of the list is in both their ledgers:
+        one removal takes it off the list, and the ledger forgets it for every segment)."""
         marks = ", ".join(str(i) for i in group)
         fetch(self.con, f"INSERT INTO removals SELECT ?, l.email, l.fp FROM ledger_{si} l "
             "WHERE l.on_target AND l.added AND NOT EXISTS (SELECT 1 FROM rows r "
-            f"WHERE r.seg IN ({marks}) AND r.valid AND r.h1 = l.h1 AND r.h2 = l.h2)", [si])
+            f"WHERE r.seg IN ({marks}) AND r.valid AND r.h1 = l.h1 AND r.h2 = l.h2) "
+            f"AND NOT EXISTS (SELECT 1 FROM removals x WHERE x.seg IN ({marks}) "
+            "AND x.email = l.email)", [si])
 
     def _invalid_reasons(self, si: int) -> None:
         cur = cursor(self.con)

@@ -14,13 +14,14 @@ from typing import Any
 
 from segport.destinations import make_destination
 from segport.destinations.base import Destination
+from segport.destinations.retry import RetryPolicy
 from segport.engine.events import EventSink
-from segport.engine.ledger import Ledger
+from segport.engine.ledger import Ledger, committed_counts
 from segport.engine.outcome import RunResult
 from segport.engine.records import ApiCall, RunRecord
 from segport.engine.run import INTERRUPTED, RunJob, is_running, run_export
 from segport.errors import ConfigError
-from segport.manage.connect import SANDBOX_HINT, is_sandbox
+from segport.manage.connect import CONNECT_RETRY_BUDGET, SANDBOX_HINT, is_sandbox
 from segport.manage.context import Context
 from segport.manage.planning import export_for
 from segport.model import Connection, Export, WorkspaceConfig
@@ -67,6 +68,10 @@ def scheduled(ctx: Context) -> list[str]:
 
 def _factory(prepared: Prepared, options: Mapping[str, Any]) -> Any:
     connection = prepared.connection
+    if is_sandbox(connection.base_url) and "policy" not in options:
+        # A sandbox that accepts no connection is not running: say so within seconds (the
+        # default budget would retry for two minutes before telling to start it).
+        options = {**options, "policy": RetryPolicy(unreachable_budget_s=CONNECT_RETRY_BUDGET)}
 
     def open_destination(**hooks: Any) -> Destination:
         return make_destination(connection.type, prepared.key, connection.base_url,
@@ -137,4 +142,5 @@ def run_record(ctx: Context, run_id: int) -> tuple[RunRecord, list[ApiCall]]:
 def _live(ctx: Context, record: RunRecord) -> RunRecord:
     if record.outcome != "running" or is_running(ctx.workspace.runs_dir, record.export):
         return record
-    return replace(record, outcome="failed", detail=INTERRUPTED)
+    totals, segments = committed_counts(Ledger.reader(ctx.workspace.db_path).run_tallies(record.id))
+    return replace(record, outcome="failed", detail=INTERRUPTED, counts=totals, segments=segments)

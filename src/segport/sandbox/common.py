@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -231,7 +231,7 @@ class Emulator(ABC, Generic[A]):
         return endpoint
 
     def count(self, key: str | None, method: str, template: str, outcome: str) -> None:
-        """Record one request as ``"<METHOD> <template> <status|reset|timeout>"``."""
+        """Record one request as ``"<METHOD> <template> <status|reset|timeout|disconnect>"``."""
         label = f"{method} {template} {outcome}"
         self.requests[(account_id(key) if key else None, label)] += 1
         log.debug("%s", label)
@@ -331,8 +331,11 @@ class Wire:
             await send(message)
 
         decision = emulator.faults.decide(scope["method"], template)
-        outcome = await run_with_faults(decision, scope, receive, recording_send, self.app,
-                                        emulator, transport, emulator.faults.config)
+        try:
+            outcome = await run_with_faults(decision, scope, receive, recording_send, self.app,
+                                            emulator, transport, emulator.faults.config)
+        except ClientDisconnect:  # the client went away before its body was read: nothing done
+            outcome = "disconnect"
         label = outcome or (str(statuses[0]) if statuses else "none")
         key = emulator.credential(Headers(scope=scope))
         emulator.count(key, scope["method"], template, label)

@@ -1,0 +1,67 @@
+"""Runs of Iterable exports against the sandbox emulator, over real HTTP, end to end.
+
+Iterable gets one static list per segment, named exactly like the segment: created by the first
+run, reused later. Fields travel as ``dataFields`` (``firstName``, ``lastName``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import e2e_scenarios as scenario
+from e2e_support import Setup, expected_members
+
+Build = Callable[..., Setup]
+
+
+def test_exact_members_then_nothing_then_only_changes_are_sent(setup_for: Build) -> None:
+    scenario.exact_members_rerun_and_changes(setup_for("iterable"))
+
+
+def test_mirror_removes_who_left_keeps_hand_added_and_guards_mass_removal(
+        setup_for: Build) -> None:
+    scenario.mirror_then_mass_removal_guard(setup_for("iterable"))
+
+
+def test_rows_iterable_refuses_land_in_the_rejected_file(setup_for: Build) -> None:
+    # Addresses segport's local check accepts (a Unicode letter, a 64-character domain label)
+    # that Iterable refuses row by row, in a 200 answer with failCount > 0.
+    refused = [("R01", "josé@example.com", "Jo", "Sé", "US", 1),
+               ("R02", "long@" + "d" * 64 + ".com", "Lo", "Ng", "US", 2)]
+    rows = scenario.platform_rejections(setup_for("iterable"), refused)
+    assert rows["R01"]["reason"] == rows["R02"]["reason"] == "invalid email"
+
+
+def test_overlapping_segments_each_fill_their_own_list(setup_for: Build) -> None:
+    setup = setup_for("iterable")
+    setup.segment("US", "country = 'US'")
+    setup.segment("High", "score >= 50")
+    setup.export("news", ["US", "High"])
+    result = setup.run("news")
+    assert result.outcome == "completed_with_rejections", result
+
+    us = expected_members(setup.rows, lambda r: r[4] == "US")
+    high = expected_members(setup.rows, lambda r: r[5] >= 50)
+    both = set(us) & set(high)
+    assert "person052@example.com" in both and "mixed.case@example.org" in both
+    on_us = setup.members(setup.list_named("US"))
+    on_high = setup.members(setup.list_named("High"))
+    assert set(on_us) == set(us) and set(on_high) == set(high)
+    assert len(setup.lists()) == 2
+    # Dedupe is per target list: D05 and D06 repeat P000 and P004 in "US", but those two are
+    # not in "High", where D05 and D06 are the first (and only) rows of their emails. (Iterable
+    # keeps fields per user, not per list: the two rows' names compete for those two users.)
+    conflicted = {"person000@example.com", "person004@example.com"}
+    assert conflicted <= both
+    for email in set(us) - conflicted:
+        assert on_us[email] == setup.expected_fields(us)[email]
+    for email in set(high) - conflicted:
+        assert on_high[email] == setup.expected_fields(high)[email]
+    assert result.segments["US"]["duplicates"] == 2
+    assert result.segments["High"]["duplicates"] == 0
+    assert result.segments["High"]["accepted"] == len(high)
+    assert result.counts["accepted"] == len(us) + len(high)
+
+    again = setup.run("news")
+    assert again.counts["sent"] == 0 and again.counts["unchanged"] == len(us) + len(high)
+    assert setup.requests()["POST /api/lists 200"] == 2  # each list created once
