@@ -97,7 +97,8 @@ async def test_every_step_in_order_saves_the_connection(tmp_path: Path, sandbox:
         # 5. Connect, live against the sandbox
         text = await _connect_result(pilot, wizard)
         assert "Connected to SendGrid" in text and "Scopes: marketing.read" in text
-        await pilot.press("ctrl+n")
+        assert app.focused is not None and app.focused.id == "wizard-next"
+        await pilot.press("enter")  # Next has the focus once Connect worked
         # 6. export user
         assert "signed in to this computer as 'ana'" in screen_text(app)
         assert wizard.check_action("next", ()) is None

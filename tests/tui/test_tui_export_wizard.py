@@ -14,7 +14,7 @@ from segport.destinations import make_destination
 from segport.sandbox.defaults import DEMO_KEYS
 from segport.secrets import MemoryStore
 from segport.tui.screens.export_wizard import ExportWizard
-from segport.tui.screens.modals import RunPendingScreen
+from segport.tui.screens.run_panel import RunPanel
 from segport.workspace import Workspace
 
 
@@ -103,7 +103,11 @@ async def test_sendgrid_export_every_step_by_a_contributor(tmp_path: Path, sandb
         await wait_for(pilot, lambda: "It has not run yet." in screen_text(app), what="saved")
         assert all(not lst["members"] for lst in sandbox.state("sendgrid")["lists"])
         await pilot.click("#export-run-now")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunPendingScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, RunPanel), what="the run panel")
+        panel = app.screen
+        await wait_for(pilot, lambda: panel.result is not None, timeout=30, what="the run")
+        assert panel.result is not None and panel.result.counts["accepted"] > 0
+        assert any(lst["members"] for lst in sandbox.state("sendgrid")["lists"])
     export = Workspace(tmp_path / "ws").load().exports["News to SG"]
     assert (export.connection, export.connection_type, export.list_id) == ("SG", "sendgrid",
                                                                             list_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Button, DataTable
@@ -13,7 +14,7 @@ from segport.secrets import MemoryStore, connection_entry
 from segport.tui.screens.first_run import FirstRunScreen
 from segport.tui.screens.help import HelpScreen
 from segport.tui.screens.home import HomeScreen
-from segport.tui.screens.modals import ConfirmModal, RunPendingScreen
+from segport.tui.screens.modals import ConfirmModal
 from segport.workspace import Workspace
 
 CONNS = {"Iterable – EU newsletter": ("iterable", True), "SendGrid – private": ("sendgrid", False)}
@@ -143,7 +144,12 @@ async def test_help_on_f1_and_question_mark_but_not_inside_an_input(tmp_path: Pa
         assert "checks the key live" in app.screen.screen_help
 
 
-async def test_run_export_from_palette_shows_the_run_placeholder(tmp_path: Path) -> None:
+def _told(app: Any, words: str) -> bool:
+    """Whether a notification (toast) on screen says ``words``."""
+    return any(words in n.message for n in app._notifications)
+
+
+async def test_run_export_without_a_key_says_so_and_stays_home(tmp_path: Path) -> None:
     export = Export("Newsletter", "iterable", ("Everyone",), {"email": "e_mail"},
                     connection="Iterable – EU newsletter")
     build_workspace(tmp_path / "ws", connections=CONNS, exports=[export])
@@ -153,14 +159,16 @@ async def test_run_export_from_palette_shows_the_run_placeholder(tmp_path: Path)
         await pilot.press("ctrl+p", *"run news")
         await wait_for(pilot, lambda: "export: run Newsletter" in screen_text(app))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunPendingScreen))
-        assert "engine is not available" in screen_text(app)
-        await pilot.press("escape")
+        await wait_for(pilot, lambda: _told(app, "No key for connection"),
+                       what="the missing-key message")
         assert isinstance(app.screen, HomeScreen)
-        # the Exports tab's button and key do the same
+        app.clear_notifications()
+        # the Exports tab's key does the same
         await pilot.press("2")
         await pilot.press("r")
-        assert isinstance(app.screen, RunPendingScreen)
+        await wait_for(pilot, lambda: _told(app, "No key for connection"),
+                       what="the missing-key message again")
+        assert isinstance(app.screen, HomeScreen)
 
 
 async def test_remove_connection_detaches_its_exports_after_two_confirmations(

@@ -11,13 +11,19 @@ from typing import Any
 import pytest
 from textual.widgets import Input, SelectionList
 from tui_steps import ACCOUNT, connection_wizard, export_wizard
-from tui_support import PROFILES, app_for, build_workspace, screen_text, settle
+from tui_support import PROFILES, app_for, build_workspace, record_run, screen_text, settle
 
 from segport.destinations import AccountInfo, DestinationAuthError, ListRef
+from segport.engine.records import ApiCall
+from segport.manage import Context
+from segport.manage.exports import detach_export
 from segport.model import Export
 from segport.secrets import MemoryStore
 from segport.tui.screens import connect_step, export_steps
+from segport.tui.screens.attach import AttachModal
 from segport.tui.screens.modals import ConfirmModal
+from segport.tui.screens.run_detail import RunDetailScreen
+from segport.workspace import Workspace
 
 SIZE = (120, 40)
 CONNS = {"Iterable – EU newsletter": ("iterable", True),
@@ -78,6 +84,65 @@ def test_home_admin(snap_compare: Any, ws: Path, tab: str) -> None:
     assert snap_compare(_app(ws), terminal_size=SIZE, run_before=run_before)
 
 
+@pytest.fixture
+def ws_runs(ws: Path, frozen_clock: Any) -> Path:
+    """The workspace after two runs of its export (fixed times and clock, shown in UTC)."""
+    record_run(ws, "Newsletter", counts={"read": 5, "sent": 5, "accepted": 5},
+               segments={"Everyone": {"read": 5, "adds": 5, "sent": 5, "accepted": 5}},
+               calls=(ApiCall("GET", "/api/lists", 200, 0.1),
+                      ApiCall("POST", "/api/lists", 200, 0.1),
+                      ApiCall("POST", "/api/lists/subscribe", 200, 0.1)))
+    rejected = ws / "runs" / "2" / "rejected.csv"
+    rejected.parent.mkdir(parents=True)
+    rejected.write_text("segment,key,email,stage,reason\n", encoding="utf-8")
+    record_run(ws, "Newsletter", outcome="completed_with_rejections",
+               started="2025-03-05T16:40:00.000+00:00", finished="2025-03-05T16:42:05.000+00:00",
+               duration=125.0, counts={"read": 7, "invalid": 1, "duplicates": 1, "unchanged": 5,
+                                       "sent": 0, "accepted": 0},
+               segments={"Everyone": {"read": 7, "invalid": 1, "duplicates": 1,
+                                      "unchanged": 5}},
+               detail="Rows kept back or refused: 1 invalid, 1 duplicates.",
+               rejected_file=str(rejected),
+               calls=(ApiCall("GET", "/api/lists", 429, 0.1),
+                      ApiCall("GET", "/api/lists", 200, 0.1)))
+    return ws
+
+
+def test_home_runs(snap_compare: Any, ws_runs: Path) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _settle(pilot)
+        pilot.app.screen.show_tab("runs")
+        await _settle(pilot)
+
+    assert snap_compare(_app(ws_runs), terminal_size=SIZE, run_before=run_before)
+
+
+def test_run_detail(snap_compare: Any, ws_runs: Path) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _settle(pilot)
+        screen = RunDetailScreen(2)
+        pilot.app.push_screen(screen)
+        while not screen.loaded:
+            await pilot.pause(0.02)
+        await pilot.pause()
+
+    assert snap_compare(_app(ws_runs), terminal_size=SIZE, run_before=run_before)
+
+
+def test_attach_export(snap_compare: Any, ws: Path) -> None:
+    detach_export(Context(Workspace(ws), user="ana", secrets=MemoryStore()), "Newsletter")
+
+    async def run_before(pilot: Any) -> None:
+        await _settle(pilot)
+        pilot.app.screen.show_tab("exports")
+        pilot.app.action_attach_export("Newsletter")
+        while not isinstance(pilot.app.screen, AttachModal):
+            await pilot.pause(0.02)
+        await pilot.pause()
+
+    assert snap_compare(_app(ws), terminal_size=SIZE, run_before=run_before)
+
+
 def test_home_contributor(snap_compare: Any, ws: Path) -> None:
     assert snap_compare(_app(ws, "bo"), terminal_size=SIZE, run_before=_settle)
 
@@ -115,13 +180,7 @@ def test_remove_connection_confirmation(snap_compare: Any, ws: Path) -> None:
     assert snap_compare(_app(ws), terminal_size=SIZE, run_before=run_before)
 
 
-def test_run_placeholder(snap_compare: Any, ws: Path) -> None:
-    async def run_before(pilot: Any) -> None:
-        await _settle(pilot)
-        pilot.app.action_run_export("Newsletter")
-        await pilot.pause()
-
-    assert snap_compare(_app(ws), terminal_size=SIZE, run_before=run_before)
+# The run panel's snapshot is in test_tui_run_panel.py (a scripted run, fixed numbers).
 
 
 # -- the connection wizard ----------------------------------------------------------------------

@@ -11,6 +11,8 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from segport.engine.ledger import Ledger
+from segport.engine.records import ApiCall
 from segport.manage import Context
 from segport.manage.catalog import add_segment, set_source
 from segport.manage.connections import ConnectionDraft, add_connection
@@ -117,7 +119,7 @@ async def wait_for(pilot: Pilot[object], condition: Callable[[], object],
 async def settle(pilot: Pilot[object]) -> None:
     """Let the member counts arrive, workers finish and the screen repaint."""
     home = getattr(pilot.app, "home", None)
-    while home is not None and home.counting:
+    while home is not None and (home.counting or home.reading_runs):
         await pilot.pause(0.01)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
@@ -147,3 +149,22 @@ async def fill(pilot: Pilot[object], selector: str, text: str) -> None:
     widget.focus()
     widget.value = text
     await pilot.pause()
+
+
+def record_run(root: Path, export: str, *, outcome: str = "succeeded", who: str = "ana",
+               connection: str | None = "Iterable – EU newsletter",
+               connection_type: str | None = "iterable",
+               started: str = "2025-03-04T09:15:00.000+00:00",
+               finished: str | None = "2025-03-04T09:15:03.250+00:00",
+               duration: float | None = 3.25, counts: dict[str, int] | None = None,
+               segments: dict[str, dict[str, int]] | None = None, detail: str | None = None,
+               rejected_file: str | None = None, calls: tuple[ApiCall, ...] = ()) -> int:
+    """A run record written as the engine writes one (start, API calls, finish); its id."""
+    with Ledger.open(Workspace(root).db_path) as ledger:
+        run_id = ledger.start_run(export, who, connection, "ana", started, connection_type)
+        if calls:
+            ledger.log_calls(run_id, calls)
+        ledger.finish_run(run_id, outcome, counts or {}, detail=detail,
+                          rejected_file=rejected_file, finished_at=finished,
+                          segments=segments or {}, duration=duration)
+    return run_id

@@ -46,6 +46,10 @@ def segport_commands(app: SegportApp) -> list[PaletteCommand]:
         out.append(PaletteCommand("export: add", "Add an export (wizard)",
                                   app.action_add_export))
         for export in access.visible_exports():
+            out.append(PaletteCommand(f"export: plan {export.name}",
+                                      "Dry run: what a run would add, update and remove; "
+                                      "nothing is sent",
+                                      partial(app.action_plan_export, export.name)))
             if export.active:
                 out.append(PaletteCommand(f"export: run {export.name}",
                                           f"Run now (to {export.connection})",
@@ -53,6 +57,11 @@ def segport_commands(app: SegportApp) -> list[PaletteCommand]:
                 out.append(PaletteCommand(f"export: detach {export.name}",
                                           "Make it inactive, keeping its settings",
                                           partial(app.action_detach_export, export.name)))
+            else:
+                label = DESTINATION_LABELS[export.connection_type]
+                out.append(PaletteCommand(f"export: attach {export.name}",
+                                          f"Attach it to a {label} connection (it is detached)",
+                                          partial(app.action_attach_export, export.name)))
             out.append(PaletteCommand(f"export: remove {export.name}", "Remove this export",
                                       partial(app.action_remove_export, export.name)))
         if home is not None:

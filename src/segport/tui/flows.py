@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from segport.errors import SegportError
 from segport.manage.connections import remove_connection, set_sharing
 from segport.manage.exports import detach_export, remove_export
 from segport.model import DESTINATION_LABELS, Connection
@@ -126,8 +127,9 @@ class WorkspaceFlows:
         self.push_screen(ExportWizard(), saved)
 
     def action_run_export(self: SegportApp, name: str) -> None:
-        """Run an export now. Until the engine is wired, a screen says it is not available."""
-        from segport.tui.screens.modals import RunPendingScreen
+        """Run an export now: check it may run (key, attachment, permission), then open the
+        run panel, which shows the run live; Home is refreshed when the panel closes."""
+        from segport.tui.screens.run_panel import RunPanel
 
         if self._refused("run exports"):
             return
@@ -140,11 +142,92 @@ class WorkspaceFlows:
             self.notify(f"Export '{name}' is detached; attach it to a connection to run it.",
                         severity="warning")
             return
-        self.push_screen(RunPendingScreen(name))
+        if any(isinstance(screen, RunPanel) for screen in self.screen_stack):
+            self.notify("A run is under way in the run panel; let it finish or cancel it "
+                        "first.", severity="warning")
+            return
+        self.run_worker(self._start_run(name), exit_on_error=False, group="run-start",
+                        exclusive=True)
+
+    def action_plan_export(self: SegportApp, name: str) -> None:
+        """Plan (dry run) an export: open the plan view, which plans it in a thread and shows
+        what a run would do, sending nothing; its "Run now" opens the run panel."""
+        from segport.tui.screens.plan_view import PlanView
+
+        if self._refused("plan exports"):
+            return
+        access = self.access()
+        export = access.config.exports.get(name) if access else None
+        if export is None or access is None or not access.can_manage_export(export):
+            self.notify(f"You may not plan export '{name}'.", severity="warning")
+            return
+
+        def closed(run_now: bool | None) -> None:
+            if run_now:
+                self.action_run_export(name)
+
+        self.push_screen(PlanView(export), closed)
+
+    async def _start_run(self: SegportApp, name: str) -> None:
+        from segport.manage.running import prepare
+        from segport.tui.screens.run_panel import RunPanel
+
+        try:  # reads the keyring: off the event loop
+            prepared = await asyncio.to_thread(prepare, self.ctx, name)
+        except SegportError as exc:
+            self.notify(str(exc), title=f"Cannot run '{name}'", severity="error", timeout=15)
+            return
+        if any(isinstance(screen, RunPanel) for screen in self.screen_stack):
+            return
+
+        def closed(_result: object) -> None:
+            self.refresh_home()  # a run record exists now
+
+        await self.push_screen(RunPanel(prepared), closed)
 
     def action_detach_export(self: SegportApp, name: str) -> None:
         if not self._refused("detach exports"):
             self.run_worker(self._export_change(name, "detach"), exit_on_error=False)
+
+    def action_attach_export(self: SegportApp, name: str) -> None:
+        """Attach a detached export to a connection of its type, picked in a modal."""
+        if not self._refused("attach exports"):
+            self.run_worker(self._attach_export(name), exit_on_error=False, group="flows")
+
+    async def _attach_export(self: SegportApp, name: str) -> None:
+        from segport.manage.exports import attach_export
+        from segport.tui.screens.attach import AttachModal
+
+        access = self.access()
+        export = access.config.exports.get(name) if access else None
+        if export is None or access is None or not access.can_manage_export(export):
+            self.notify(f"You may not attach export '{name}'.", severity="warning")
+            return
+        if export.active:
+            self.notify(f"Export '{name}' is already attached to '{export.connection}'.")
+            return
+        kind = export.connection_type
+        label = DESTINATION_LABELS[kind]
+        choices = [c.name for c in access.visible_connections() if c.type == kind]
+        why_none = None
+        if not choices:
+            if not any(c.type == kind for c in access.config.connections.values()):
+                why_none = f"There is no {label} connection in this workspace. " + (
+                    f"Add one (Home → Connections → Add connection), then attach '{name}' to it."
+                    if access.can_manage_connections() else
+                    f"Ask an administrator ({self.admins_text()}) to add one and share it with "
+                    "contributors.")
+            else:
+                why_none = (f"The {label} connections in this workspace are not shared with "
+                            f"contributors. Ask an administrator ({self.admins_text()}) to "
+                            "share one (\"Administrators and Contributors\").")
+        picked = await self.push_screen_wait(AttachModal(name, label, choices, why_none))
+        if not picked:
+            return
+        await asyncio.to_thread(attach_export, self.ctx, name, picked)
+        self.notify(f"Export '{name}' is attached to '{picked}' and active again.",
+                    title="Attached")
+        self.refresh_home()
 
     def action_remove_export(self: SegportApp, name: str) -> None:
         if not self._refused("remove exports"):

@@ -115,6 +115,15 @@ class ConnectStep(ConnectionStep):
                 self.state = "ok"
         self._show()
         self.changed()
+        self._focus_next_move()
+
+    def _focus_next_move(self) -> None:
+        """After Connect, Enter does the obvious thing: Next when it worked, else Try again."""
+        self.screen.update_nav()  # type: ignore[attr-defined]  # Next enabled now, not later
+        target = "#wizard-next" if self.state == "ok" else "#connect-retry"
+        found = self.screen.query(target)
+        if found and found.first().focusable:
+            found.first().focus()
 
     def _show(self) -> None:
         label = self.form.label
@@ -171,6 +180,7 @@ class ConnectStep(ConnectionStep):
 
 class ExportUserStep(ConnectionStep):
     TITLE = "Export user"
+    FOCUS = "#conn-export-user"  # Space confirms at once
 
     def compose(self) -> ComposeResult:
         user = self.seg_app.ctx.user

@@ -193,6 +193,7 @@ class KeyStep(ConnectionStep):
 
 class PrivacyStep(ConnectionStep):
     TITLE = "Data privacy"
+    FOCUS = "#conn-agree"  # Space agrees at once
 
     def compose(self) -> ComposeResult:
         yield Static("Data privacy and compliance", classes="lead")

@@ -18,6 +18,8 @@ Add connection (administrators): type, name and who may use it, API key, data pr
 agreement, Connect (the key is checked live), export user, Save. The key goes to the OS keyring.
 Add export: connection, name, destination list, data matching (email and optional fields), \
 segments with live member counts, mode and schedule, Save. Saving does not run it.
+Plan (dry run; p on Exports): what a run would add, update, remove and keep back, with sample \
+rows and any refusal by the cap or the blast-radius guard. Nothing is sent; Run now runs it.
 Command palette (Ctrl+P): every action by name, e.g. "connection: add", "export: run …", \
 "theme: …"."""
 

@@ -53,32 +53,3 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(value)
 
 
-class RunPendingScreen(ModalScreen[None]):
-    """Stands in for the run panel until the engine is wired to the TUI."""
-
-    BINDINGS: ClassVar[list[Binding]] = [
-        Binding("escape", "close", "Close", id="run-pending.close"),
-    ]
-    HELP = "The run panel will show an export's progress live once the engine is available."
-
-    def __init__(self, export: str) -> None:
-        super().__init__()
-        self.export = export
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static(f"Run export '{self.export}'", classes="dialog-title")
-            yield Static(
-                "The run engine is not available in this build yet, so the run panel cannot "
-                "start this export. Its settings are saved and nothing was sent.",
-                classes="dialog-body",
-            )
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Close", id="close", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#close", Button).focus()
-
-    @on(Button.Pressed, "#close")
-    def action_close(self) -> None:
-        self.dismiss(None)

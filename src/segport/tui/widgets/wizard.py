@@ -51,6 +51,8 @@ class WizardStep(VerticalScroll):
     can_focus = False  # Tab goes from field to field, not to the step around them
     TITLE: ClassVar[str] = ""
     NEXT_LABEL: ClassVar[str] = "Next"
+    #: The widget that gets the focus when the step is entered (None: the first that takes it).
+    FOCUS: ClassVar[str | None] = None
 
     def problem(self) -> str | None:
         """Why the wizard may not go on from this step (None: it may)."""
@@ -74,7 +76,12 @@ class WizardStep(VerticalScroll):
         self.post_message(StepChanged())
 
     def focus_first(self) -> None:
-        """Focus the first widget of the step that takes focus."""
+        """Focus the step's :attr:`FOCUS` widget, else the first of the step that takes focus."""
+        if self.FOCUS is not None:
+            target = self.query(self.FOCUS)
+            if target and target.first().focusable:
+                target.first().focus()
+                return
         for widget in self.screen.focus_chain:
             if self in widget.ancestors:
                 widget.focus()
