@@ -171,3 +171,5 @@ def test_run_against_a_sandbox_that_is_not_running_says_to_start_it(
     assert run["outcome"] == "failed" and "could not be reached" in run["detail"]
     assert "segport sandbox" in run["detail"] and "segport sandbox" in result.stderr
     assert run["duration"] < 15  # told within seconds, not after minutes of retrying
+    record = cli("runs", "show", str(run["run_id"]), "--json", user="ana").json()
+    assert "segport sandbox" in record["detail"]  # the run record says it too

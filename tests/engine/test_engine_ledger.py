@@ -14,6 +14,7 @@ import pytest
 from segport.engine.ledger import Ledger
 from segport.engine.ledger_schema import SCHEMA_KEY, SCHEMA_VERSION
 from segport.engine.records import ApiCall, Delivered, Member, Rejection
+from segport.errors import ConfigError
 from segport.workspace import Workspace
 
 
@@ -45,7 +46,7 @@ def test_newer_schema_is_refused(db: Path) -> None:
     Ledger.open(db).close()
     with sqlite3.connect(db) as con:
         con.execute("UPDATE meta SET value = '99' WHERE key = ?", (SCHEMA_KEY,))
-    with pytest.raises(RuntimeError, match="newer segport"):
+    with pytest.raises(ConfigError, match="newer segport"):
         Ledger.open(db)
 
 
@@ -251,3 +252,14 @@ def test_a_snapshot_is_read_anew_when_patching_would_not_be_exact(
         assert ("p0@x.io" in rows) == (case != "removal")
         assert rows["p1@x.io"] == (111 if case in ("stale_before_the_run", "another_writer")
                                    else 1)
+
+
+def test_a_damaged_database_is_reported_with_what_to_do(tmp_path: Path) -> None:
+    from segport.engine.ledger import LedgerError
+
+    db = tmp_path / "segport.db"
+    db.write_bytes(b"this is not a SQLite database, but it is long enough to look like one" * 20)
+    with pytest.raises(LedgerError, match=r"cannot be used .*move it aside"):
+        Ledger.reader(db).runs()
+    with pytest.raises(LedgerError, match=r"segport\.db: the workspace database cannot be used"):
+        Ledger.open(db)

@@ -140,13 +140,10 @@ def _when(iso: str | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def runs_show(run_id: int, as_json: bool) -> None:
     """One run: counts per segment, outcome, rejected file, API calls."""
-    from segport.manage.running import run_record
+    from segport.manage.running import call_summary, run_record
 
     record, calls = run_record(context(click.get_current_context()), run_id)
-    grouped: dict[str, int] = {}
-    for call in calls:
-        name = f"{call.method} {call.path} {call.status if call.status is not None else 'error'}"
-        grouped[name] = grouped.get(name, 0) + 1
+    grouped = dict(call_summary(calls))
     if as_json:
         emit_json({**_record(record), "api_calls": grouped})
         return
@@ -162,7 +159,7 @@ def runs_show(run_id: int, as_json: bool) -> None:
           [(k, *(f"{record.segments[n].get(k, 0):,}" for n in names),
             *([f"{record.counts.get(k, 0):,}"] if len(names) > 1 else []))
            for k in _COUNTS])
-    table("API calls", ["call", "count"], sorted(grouped.items()))
+    table("API calls", ["call", "count"], list(grouped.items()))
     if record.rejected_file:
         info(f"Rows kept back or refused, with reasons: {record.rejected_file}")
 

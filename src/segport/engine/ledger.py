@@ -42,6 +42,7 @@ from segport.engine.records import (
     Rejection,
     RunRecord,
 )
+from segport.errors import SegportError
 
 
 def committed_counts(tallies: Mapping[str, Mapping[str, int]]
@@ -55,6 +56,26 @@ def committed_counts(tallies: Mapping[str, Mapping[str, int]]
     return totals, {segment: dict(tally) for segment, tally in tallies.items()}
 
 
+class LedgerError(SegportError):
+    """``segport.db`` cannot be read or written (damaged, full disk, permissions)."""
+
+
+def _trouble(path: Path, exc: sqlite3.Error) -> LedgerError:
+    return LedgerError(
+        f"{path}: the workspace database cannot be used ({exc}). Check the disk and the file's "
+        "permissions; if the file is damaged, move it aside and segport starts a new one — "
+        "but forgets what was delivered, so the next run sends everything again.")
+
+
+@contextlib.contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    """SQLite's errors as a :class:`LedgerError` that says what to do."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise _trouble(path, exc) from exc
+
+
 class Ledger:
     """``segport.db`` as the engine sees it. Thread-safe; use :meth:`open` to write."""
 
@@ -63,19 +84,24 @@ class Ledger:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         if writable:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            try:
-                # First: switching a new workspace's database to WAL needs it to itself for a
-                # moment, and a reader (runs list, plan, the TUI) must make it wait, not fail.
-                db.execute("PRAGMA busy_timeout = 10000")
-                db.execute("PRAGMA journal_mode = WAL")
-                db.execute("PRAGMA synchronous = FULL")
-                db.execute("PRAGMA foreign_keys = ON")
-                migrate(db)
-            except BaseException:
-                db.close()
-                raise
-            self._db = db
+            with _translated(self.path):
+                self._db = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        """The write connection: WAL, full sync, tables created or upgraded."""
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            # First: switching a new workspace's database to WAL needs it to itself for a
+            # moment, and a reader (runs list, plan, the TUI) must make it wait, not fail.
+            db.execute("PRAGMA busy_timeout = 10000")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            db.execute("PRAGMA foreign_keys = ON")
+            migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     @classmethod
     def open(cls, path: str | Path) -> Ledger:
@@ -114,6 +140,11 @@ class Ledger:
         if not self.path.is_file():
             yield None
             return
+        with _translated(self.path), self._read_connection() as db:
+            yield db
+
+    @contextlib.contextmanager
+    def _read_connection(self) -> Iterator[sqlite3.Connection | None]:
         uri = self.path.resolve().as_uri()
         try:  # rw + query_only: SQLite removes the WAL files it made when we close
             db = sqlite3.connect(f"{uri}?mode=rw", uri=True, check_same_thread=False)
@@ -263,7 +294,7 @@ class Ledger:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         if self._db is None:
             raise RuntimeError("this ledger was opened for reading; use Ledger.open to write")
-        with self._lock:
+        with self._lock, _translated(self.path):
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:

@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from segport.engine.canon import sql_email_key
+from segport.errors import ConfigError
 
 SCHEMA_KEY = "engine_schema"
 SCHEMA_VERSION = 2
@@ -83,8 +84,8 @@ def migrate(db: sqlite3.Connection) -> None:
         db.execute(META)
         current = schema_version(db)
         if current > SCHEMA_VERSION:
-            raise RuntimeError(f"segport.db was written by a newer segport (engine schema "
-                               f"{current}); upgrade segport to use this workspace")
+            raise ConfigError(f"segport.db was written by a newer segport (engine schema "
+                              f"{current}); upgrade segport to use this workspace.")
         for version in range(current + 1, SCHEMA_VERSION + 1):
             for statement in _MIGRATIONS[version].split(";"):
                 if statement.strip():

@@ -26,7 +26,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from segport.destinations.base import Destination
-from segport.destinations.errors import DestinationError
+from segport.destinations.errors import DestinationError, DestinationUnreachableError
 from segport.destinations.pacing import WaitEvent
 from segport.destinations.wire import RequestRecord
 from segport.engine.apply import Applier, CallLog
@@ -70,6 +70,8 @@ class RunJob:
     runs_dir: Path
     who: str
     plan_options: Mapping[str, Any] | None = None
+    #: Said after the reason when the platform accepts no connection (the sandbox: start it).
+    unreachable_hint: str | None = None
 
 
 @contextlib.contextmanager
@@ -180,6 +182,8 @@ async def run_export(job: RunJob, on_event: EventSink | None = None, *,
                       "run the export again to finish.")
         except (DestinationError, SegportError) as exc:
             outcome, detail = "failed", str(exc)
+            if isinstance(exc, DestinationUnreachableError) and job.unreachable_hint:
+                detail = f"{detail} {job.unreachable_hint}"
         except Exception as exc:
             outcome, detail = "failed", f"Unexpected error: {type(exc).__name__}: {exc}"
             _finish(job, ledger, run_id, plan, calls, started, outcome, detail, emit)

@@ -8,7 +8,7 @@ is attached, the user may run it, its connection's key is in the secret store â€
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -88,27 +88,15 @@ async def run(ctx: Context, prepared: Prepared, on_event: EventSink | None = Non
     async with _source(ctx, prepared.config) as source:
         job = RunJob(prepared.config, prepared.export, prepared.connection, source,
                      _factory(prepared, destination_options or {}), ctx.workspace.db_path,
-                     ctx.workspace.runs_dir, ctx.user, plan_options)
-        result = await run_export(job, on_event, allow_mass_removal=allow_mass_removal)
-    if result.outcome == "failed" and _unreachable_sandbox(prepared, result):
-        result = _with_detail(result, f"{result.detail} {SANDBOX_HINT}")
-    return result
+                     ctx.workspace.runs_dir, ctx.user, plan_options,
+                     SANDBOX_HINT if is_sandbox(prepared.connection.base_url) else None)
+        return await run_export(job, on_event, allow_mass_removal=allow_mass_removal)
 
 
 @contextlib.asynccontextmanager
 async def _source(ctx: Context, config: WorkspaceConfig) -> AsyncIterator[Any]:
     with ctx.open_source(config.source) as source:
         yield source
-
-
-def _unreachable_sandbox(prepared: Prepared, result: RunResult) -> bool:
-    detail = result.detail or ""
-    return is_sandbox(prepared.connection.base_url) and "reach" in detail.lower() and (
-        SANDBOX_HINT not in detail)
-
-
-def _with_detail(result: RunResult, detail: str) -> RunResult:
-    return replace(result, detail=detail)
 
 
 # --- run records ----------------------------------------------------------------------------
@@ -127,6 +115,15 @@ def runs(ctx: Context, export: str | None = None, limit: int = 50) -> list[RunRe
     visible = _visible(ctx)
     found = Ledger.reader(ctx.workspace.db_path).runs(export, limit)
     return [_live(ctx, r) for r in found if visible is None or r.export in visible]
+
+
+def call_summary(calls: Iterable[ApiCall]) -> list[tuple[str, int]]:
+    """API calls grouped as ``METHOD path status`` â†’ count, in the order they first happened."""
+    grouped: dict[str, int] = {}
+    for call in calls:
+        name = f"{call.method} {call.path} {call.status if call.status is not None else 'error'}"
+        grouped[name] = grouped.get(name, 0) + 1
+    return list(grouped.items())
 
 
 def run_record(ctx: Context, run_id: int) -> tuple[RunRecord, list[ApiCall]]:

@@ -7,7 +7,7 @@ Home's Runs tab and its Exports "Last run" column, so a run reads the same every
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Header, Static
 
 from segport.engine.records import ApiCall, RunRecord
 from segport.errors import SegportError
-from segport.manage.running import run_record
+from segport.manage.running import call_summary, run_record
 from segport.model import DESTINATION_LABELS
 from segport.tui.widgets.footer import SegFooter
 from segport.tui.widgets.workers import ReportWorkerErrors
@@ -122,16 +122,6 @@ def last_run_text(record: RunRecord | None, now: datetime | None = None) -> str:
     if record is None:
         return "never"
     return f"{outcome_words(record.outcome)} · {ago(record.finished_at or record.started_at, now)}"
-
-
-def call_summary(calls: Iterable[ApiCall]) -> list[tuple[str, int]]:
-    """API calls grouped as ``METHOD path status`` → count, in the order they first happened."""
-    grouped: dict[str, int] = {}
-    for call in calls:
-        status = call.status if call.status is not None else "error"
-        name = f"{call.method} {call.path} {status}"
-        grouped[name] = grouped.get(name, 0) + 1
-    return list(grouped.items())
 
 
 def shown_path(path: str) -> str:
