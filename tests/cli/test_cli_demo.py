@@ -39,3 +39,19 @@ def test_demo_refuses_a_real_workspace(cli: Cli, profiles_csv) -> None:
     assert cli("source", "set", "files", str(profiles_csv)).code == 0
     r = cli("demo", "--setup-only", "--profiles", "100")
     assert r.code == 2 and "--workspace" in r.stderr
+
+
+def test_demo_sandbox_port_moves_the_demo_connections(cli: Cli) -> None:
+    """`--sandbox-port N`: the demo connections point at N, N+1, N+2 (as `segport sandbox
+    --port N` serves them); a refresh without it puts them back on the default ports. (The
+    in-process sandbox listening on N is driven in tests/tui/test_tui_tmux_demo.py.)"""
+    r = cli("demo", "--setup-only", "--profiles", "100", "--sandbox-port", "18801")
+    assert r.code == 0, r.output
+    urls = {c["type"]: c["base_url"] for c in cli("connections", "list", "--json").json()}
+    assert urls == {"iterable": "http://127.0.0.1:18801", "sendgrid": "http://127.0.0.1:18802",
+                    "autopilot": "http://127.0.0.1:18803/v1"}
+    assert cli("demo", "--setup-only", "--profiles", "100").code == 0
+    urls = {c["type"]: c["base_url"] for c in cli("connections", "list", "--json").json()}
+    assert urls["iterable"] == "http://127.0.0.1:8701"
+    refused = cli("demo", "--setup-only", "--sandbox-port", "65534")
+    assert refused.code == 2 and "--sandbox-port" in refused.stderr

@@ -9,19 +9,25 @@ from pathlib import Path
 import click
 
 from segport.cli.output import context, info, warn
+from segport.sandbox.defaults import DEFAULT_PORT
 
 
 @click.command()
 @click.option("--setup-only", is_flag=True, help="Create or refresh the demo workspace, then exit.")
 @click.option("--profiles", default=150_000, show_default=True, type=click.IntRange(1, 20_000_000),
               help="How many sample profiles to generate.")
+@click.option("--sandbox-port", default=DEFAULT_PORT, show_default=True, metavar="N",
+              type=click.IntRange(1, 65533),
+              help="Ports of the sandbox: Iterable N, SendGrid N+1, Autopilot N+2. The demo "
+                   "connections point there, and the in-process sandbox listens there.")
 @click.pass_context
-def demo(ctx: click.Context, setup_only: bool, profiles: int) -> None:
+def demo(ctx: click.Context, setup_only: bool, profiles: int, sandbox_port: int) -> None:
     """Create or refresh the demo workspace (sample profiles, segments, sandbox connections)."""
     from segport.demo import setup_demo
 
     c = context(ctx)
-    result = setup_demo(c.workspace, profiles=profiles, secrets=c.secrets, user=c.user)
+    result = setup_demo(c.workspace, profiles=profiles, secrets=c.secrets, user=c.user,
+                        sandbox_port=sandbox_port)
     for warning in result.warnings:
         warn(warning)
     made = "generated" if result.regenerated else "kept"
@@ -29,21 +35,23 @@ def demo(ctx: click.Context, setup_only: bool, profiles: int) -> None:
          f"{len(result.segments)} segments, {len(result.connections)} sandbox connections.")
     if setup_only:
         return
-    _open_demo(c.workspace.root, keys_stored=not result.warnings)
+    _open_demo(c.workspace.root, keys_stored=not result.warnings, port=sandbox_port)
 
 
-def _open_demo(workspace: Path, *, keys_stored: bool) -> None:
-    """Serve the sandbox in-process (unless one already runs) and open the app on the demo."""
-    from segport.sandbox.defaults import DEFAULT_HOST, DEFAULT_PORT, DEMO_KEYS
+def _open_demo(workspace: Path, *, keys_stored: bool, port: int = DEFAULT_PORT) -> None:
+    """Serve the sandbox in-process on ``port``..``port + 2`` (unless something already serves
+    them) and open the app on the demo."""
+    from segport.sandbox.defaults import DEFAULT_HOST, DEMO_KEYS
     from segport.sandbox.server import Sandbox
     from segport.secrets import env_var_for
     from segport.tui import run_tui
 
-    sandbox: Sandbox | None = Sandbox(DEFAULT_HOST, DEFAULT_PORT)
+    sandbox: Sandbox | None = Sandbox(DEFAULT_HOST, port)
     try:
         sandbox.start()
     except OSError:
-        info("A sandbox already serves the default ports; using it.")
+        where = "the default ports" if port == DEFAULT_PORT else f"ports {port}–{port + 2}"
+        info(f"A sandbox already serves {where}; using it.")
         sandbox = None
     # The demo keys are the sandbox's public ones: with no keyring they reach the demo
     # connections through this process's environment only (never written anywhere).

@@ -20,14 +20,14 @@ from segport.model import (
     WorkspaceConfig,
 )
 from segport.privacy import PRIVACY_STATEMENT_VERSION
-from segport.sandbox.defaults import DEMO_KEYS, base_url
+from segport.sandbox.defaults import DEFAULT_PORT, DEMO_KEYS, base_url
 from segport.secrets import SecretStore, connection_entry, env_var_for
 from segport.workspace import Workspace
 
 PROFILES_FILE = "profiles.parquet"
 PROFILE_KEY = "profile_id"
 
-#: Connection name → platform, for the sandbox emulators at their default ports.
+#: Connection name → platform, for the sandbox emulators (default ports unless told otherwise).
 DEMO_CONNECTIONS: dict[str, DestinationType] = {
     "Iterable sandbox": "iterable",
     "SendGrid sandbox": "sendgrid",
@@ -59,7 +59,7 @@ def _refuse(workspace: Workspace) -> ConfigError:
 
 
 def _demo_connection(name: str, kind: DestinationType, user: str, old: Connection | None,
-                     now: str) -> Connection:
+                     now: str, sandbox_port: int) -> Connection:
     """The default demo connection; an unchanged agreement keeps its original timestamps."""
     privacy = PrivacyAgreement(agreed_by=user, agreed_at=now, version=PRIVACY_STATEMENT_VERSION)
     created_by, created_at = user, now
@@ -76,17 +76,18 @@ def _demo_connection(name: str, kind: DestinationType, user: str, old: Connectio
         created_at=created_at,
         shared_with_contributors=True,
         data_center="us" if kind == "iterable" else None,
-        base_url=base_url(kind),
+        base_url=base_url(kind, port=sandbox_port),
     )
 
 
-def _demo_config(current: WorkspaceConfig, user: str, now: str) -> WorkspaceConfig:
+def _demo_config(current: WorkspaceConfig, user: str, now: str,
+                 sandbox_port: int) -> WorkspaceConfig:
     """``current`` with the demo parts reset to their defaults and everything else kept."""
     admins = current.team.admins if user in current.team.admins else (*current.team.admins, user)
     segments = {name: Segment(name=name, where=where) for name, where in DEMO_SEGMENTS.items()}
     segments.update({n: s for n, s in current.segments.items() if n not in segments})
     connections = {
-        name: _demo_connection(name, kind, user, current.connections.get(name), now)
+        name: _demo_connection(name, kind, user, current.connections.get(name), now, sandbox_port)
         for name, kind in DEMO_CONNECTIONS.items()
     }
     connections.update({n: c for n, c in current.connections.items() if n not in connections})
@@ -127,13 +128,16 @@ def setup_demo(
     secrets: SecretStore,
     user: str,
     now: Callable[[], str] = _now,
+    sandbox_port: int = DEFAULT_PORT,
 ) -> DemoResult:
     """Create or refresh (idempotently) the demo workspace in ``workspace``.
 
     Regenerates ``profiles.parquet`` only when it is missing or was made for another count;
     resets the demo source, segments and connections to their defaults while keeping anything
     else the user added; stores the sandbox keys (a refusing keyring becomes a warning).
-    Refuses a folder that holds a workspace which is not a demo workspace.
+    Refuses a folder that holds a workspace which is not a demo workspace. The sandbox
+    connections point at the emulators on ``sandbox_port`` (Iterable), +1 (SendGrid) and
+    +2 (Autopilot), as ``segport sandbox --port`` serves them.
     """
     if profiles < 1:
         raise ConfigError(f"--profiles must be at least 1, got {profiles}.")
@@ -153,7 +157,7 @@ def setup_demo(
     def change(current: WorkspaceConfig) -> WorkspaceConfig:
         if workspace.exists and not current.demo:  # re-checked under the lock
             raise _refuse(workspace)
-        return _demo_config(current, user, now())
+        return _demo_config(current, user, now(), sandbox_port)
 
     workspace.update(change, creator=user)
     warnings = _store_keys(secrets)
