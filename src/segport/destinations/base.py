@@ -280,7 +280,7 @@ class Destination(ABC):
         A batch's slot is freed once its upload was accepted: its platform job (SendGrid) is
         awaited beside later uploads. ``on_sent`` hears each upload's size once the platform
         took it; ``on_batch`` sees each batch's confirmed result as it completes (to commit a
-        ledger).
+        ledger) — then the returned result is empty: a million outcomes are not kept.
         """
         total = BatchResult()
         slots = asyncio.Semaphore(self.limits.max_in_flight)
@@ -294,11 +294,12 @@ class Destination(ABC):
                 on_sent(len(batch))
             del batch  # contacts and their JSON are no longer needed while the job runs
             result = await self.confirm(sent)
-            total.extend(result)
-            if on_batch is not None:
-                maybe = on_batch(result)
-                if maybe is not None:
-                    await maybe
+            if on_batch is None:
+                total.extend(result)
+                return
+            maybe = on_batch(result)  # the caller keeps what it needs: nothing piles up here
+            if maybe is not None:
+                await maybe
 
         try:
             async with asyncio.TaskGroup() as group:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -56,6 +57,8 @@ class SegportApp(WorkspaceFlows, ReportWorkerErrors, App[int]):
     COMMANDS = App.COMMANDS | {SegportCommands}
     #: Input cursors blink; tests and snapshots turn it off.
     CURSOR_BLINK: ClassVar[bool] = True
+    #: Freeze the objects alive after start-up out of full garbage collections (``run_tui``).
+    freeze_gc: bool = False
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("f1", "help", "Help", id="app.help"),
         Binding("question_mark", "help", "Help", show=False, id="app.help-question-mark"),
@@ -119,6 +122,11 @@ class SegportApp(WorkspaceFlows, ReportWorkerErrors, App[int]):
             from segport.tui.screens.first_run import FirstRunScreen
 
             self.push_screen(FirstRunScreen())
+        if self.freeze_gc:
+            # Objects alive once the first screen is up (Textual's own, mostly) live as long as
+            # the app: keep them out of the collector's full passes, which otherwise stall every
+            # thread — the UI too — for hundreds of ms during a long run.
+            self.call_after_refresh(gc.freeze)
 
     def _remember_theme(self, theme: Theme) -> None:
         if theme.name == self.settings.theme:
@@ -179,5 +187,6 @@ def run_tui(workspace_path: str | os.PathLike[str] | None, *,
             sandbox: Sandbox | None = None) -> int:
     """Run the app in this terminal until the user quits; returns the exit code."""
     app = make_app(workspace_path, sandbox=sandbox)
+    app.freeze_gc = True  # one app per process here (tests make many: they leave it off)
     app.run()
     return app.return_code or 0

@@ -71,7 +71,7 @@ class RunPanel(Screen[RunResult | None]):
                 id="run.allow-mass-removal"),
     ]
     #: Redraws per second while the run goes on.
-    REFRESH_HZ: ClassVar[float] = 8.0
+    REFRESH_HZ: ClassVar[float] = 4.0
 
     def __init__(self, prepared: Prepared, *, allow_mass_removal: bool = False) -> None:
         super().__init__()
