@@ -2,7 +2,9 @@
 
 The run goes on in a thread worker (:class:`segport.tui.run_driver.RunDriver`, its own asyncio
 loop) so planning and encoding never hold up the screen; the panel redraws from the driver's
-folded :class:`~segport.engine.progress.RunState` a few times a second.
+folded :class:`~segport.engine.progress.RunState` a few times a second. What it draws (the
+segment table, progress, speed, the summary) lives in ``widgets/run_view.py`` and
+``widgets/run_status.py``.
 """
 
 from __future__ import annotations
@@ -26,29 +28,18 @@ from segport.model import DESTINATION_LABELS
 from segport.tui.run_driver import LOG_LINES, RunDriver
 from segport.tui.screens.modals import ConfirmModal
 from segport.tui.widgets.footer import SegFooter
-from segport.tui.widgets.run_view import CallLog, SegmentTable, seconds, share
+from segport.tui.widgets.run_status import (
+    RunSummary,
+    outcome_of,
+    show_progress,
+    stage_of,
+    stats_text,
+)
+from segport.tui.widgets.run_view import CallLog, SegmentTable
 from segport.tui.widgets.workers import describe_error
 
 if TYPE_CHECKING:
     from segport.tui.app import SegportApp
-
-OUTCOME_TITLES = {
-    "succeeded": "Succeeded",
-    "completed_with_rejections": "Completed with rejections",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
-}
-STAGES = {"starting": "Starting…", "planning": "Planning…", "sending": "Sending…",
-          "refused": "Refused"}
-
-
-def path_label(path: str) -> str:
-    """A file path as a person reads it (relative to here or home when it can be)."""
-    from pathlib import Path
-
-    from segport.tui.app import workspace_label
-
-    return workspace_label(Path(path))
 
 
 class RunPanel(Screen[RunResult | None]):
@@ -102,10 +93,7 @@ class RunPanel(Screen[RunResult | None]):
                 yield Static(id="panel-progress-label")
             yield SegmentTable(id="panel-segments")
             yield Static(id="panel-stats")
-            with Vertical(id="panel-summary"):
-                yield Static(id="panel-outcome")
-                yield Static(id="panel-detail")
-                yield Static(id="panel-rejected")
+            yield RunSummary(id="panel-summary")
             with Horizontal(id="panel-buttons", classes="actions"):
                 yield Button("Cancel run", id="panel-cancel", variant="error")
                 yield Button("Back to Home", id="panel-close", variant="primary")
@@ -159,7 +147,9 @@ class RunPanel(Screen[RunResult | None]):
         if self._timer is not None:
             self._timer.pause()
         self.redraw()
-        self._show_summary()
+        self.query_one(RunSummary).show(
+            result, error, self.driver.state if self.driver is not None else None,
+            may_allow=self.may_allow_mass_removal())
         self.query_one("#panel-cancel").display = False
         close = self.query_one("#panel-close", Button)
         close.display = True
@@ -184,8 +174,12 @@ class RunPanel(Screen[RunResult | None]):
             state = driver.state
             self.query_one(SegmentTable).show(state)
             self._draw_heading(state)
-            self._draw_progress(state)
-            self._draw_stats(state)
+            show_progress(self.query_one("#panel-progress", ProgressBar),
+                          self.query_one("#panel-progress-label", Static), state,
+                          finished=self.finished)
+            self.query_one("#panel-stats", Static).update(stats_text(
+                state, self.result, finished=self.finished,
+                elapsed=time.monotonic() - self._started))
         self.query_one(CallLog).add(driver.take_calls())
 
     def _draw_heading(self, state: RunState) -> None:
@@ -195,99 +189,11 @@ class RunPanel(Screen[RunResult | None]):
             f"Export '{self.export_name}' → {connection.name} "
             f"({DESTINATION_LABELS[connection.type]}) · export user "
             f"{connection.export_user or '—'} · {run}")
+        outcome, text = stage_of(state, outcome_of(self.result, self.error)
+                                 if self.finished else None, cancelling=self.cancelling)
         stage = self.query_one("#panel-stage", Static)
-        if self.finished:
-            outcome = self._outcome()
-            text = "Refused" if state.refusal else OUTCOME_TITLES.get(outcome, outcome)
-        elif self.cancelling:
-            outcome, text = "cancelling", "Cancelling…"
-        else:
-            outcome, text = "running", STAGES.get(state.stage, state.stage)
         stage.update(text)
         stage.set_classes(f"stage-{outcome}")
-
-    def _outcome(self) -> str:
-        if self.result is not None:
-            return self.result.outcome
-        return "failed" if self.error else "cancelled"
-
-    def _draw_progress(self, state: RunState) -> None:
-        bar = self.query_one("#panel-progress", ProgressBar)
-        label = self.query_one("#panel-progress-label", Static)
-        segments = list(state.segments.values())
-        if state.stage in ("starting", "planning") and not self.finished:
-            read = sum(s.read for s in segments)
-            hints = [s.total_hint for s in segments]
-            if segments and all(h is not None for h in hints) and sum(hints):  # type: ignore[misc]
-                total = sum(hints)  # type: ignore[arg-type]
-                bar.update(total=total, progress=min(read, total))
-                label.update(f"{read:,} of {total:,} profiles read")
-            else:
-                bar.update(total=None)
-                label.update(f"{read:,} profiles read" if read else "Finding the lists…")
-            return
-        work, settled = state.work, state.settled
-        if state.refusal:
-            bar.update(total=1, progress=0)
-            label.update(f"Nothing sent: {work:,} rows planned")
-        elif work == 0:
-            bar.update(total=1, progress=1 if state.finished else 0)
-            planned = bool(segments) and all(s.planned for s in segments)
-            label.update("Nothing to send: no changes" if planned else "")
-        else:
-            bar.update(total=work, progress=min(settled, work))
-            label.update(f"{settled:,} of {work:,} rows answered ({share(settled, work):.0%})")
-
-    def _draw_stats(self, state: RunState) -> None:
-        if self.finished and self.result is not None and state.refusal:
-            speed = f"Planned in {seconds(self.result.duration)}"
-        elif self.finished and self.result is not None:
-            duration = self.result.duration
-            rate = state.settled / duration if duration > 0 else 0.0
-            speed = f"Average {rate:,.0f} rows/s · took {seconds(duration)}"
-        else:
-            eta = state.eta() if state.stage == "sending" else None
-            speed = (f"Throughput {state.rate():,.0f} rows/s · ETA "
-                     f"{'…' if eta is None else seconds(eta)} · elapsed "
-                     f"{seconds(time.monotonic() - self._started)}")
-        waits = state.waits
-        limited = waits.get("rate_limited", 0.0)
-        self.query_one("#panel-stats", Static).update(
-            f"{speed} · {state.requests:,} API call{'' if state.requests == 1 else 's'}\n"
-            f"Rate-limit waits: {seconds(limited)} after {state.rate_limited:,} × HTTP 429 · "
-            f"{seconds(waits.get('pace', 0.0))} pacing · "
-            f"{seconds(waits.get('backoff', 0.0))} back-off")
-
-    def _show_summary(self) -> None:
-        summary = self.query_one("#panel-summary")
-        summary.display = True
-        outcome = self._outcome()
-        summary.set_classes(f"outcome-{outcome}")
-        title = self.query_one("#panel-outcome", Static)
-        detail = self.query_one("#panel-detail", Static)
-        rejected = self.query_one("#panel-rejected", Static)
-        result = self.result
-        refusal = self.driver.state.refusal if self.driver is not None else None
-        if result is None:
-            run_id = self.driver.state.run_id if self.driver is not None else None
-            title.update("Cancelled" if not self.error else "Failed: the run could not start"
-                         if run_id is None else f"Failed · run {run_id}")
-            detail.update(self.error or "Cancelled before it began: nothing was sent and no "
-                                        "run was recorded.")
-            rejected.display = False
-            return
-        if refusal:
-            title.update(f"Refused before sending · run {result.run_id}")
-            note = ("\nPress m (or the button below) to run it anyway, allowing mass removal."
-                    if self.may_allow_mass_removal() else "")
-            detail.update(refusal + "\nNothing was sent." + note)
-        else:
-            title.update(f"{OUTCOME_TITLES.get(outcome, outcome)} · run {result.run_id}")
-            detail.update(f"{_totals(result)}" + (f"\n{result.detail}" if result.detail else ""))
-        rejected.display = result.rejected_file is not None
-        if result.rejected_file:
-            rejected.update("Rows kept back or refused, with reasons: "
-                            f"{path_label(result.rejected_file)}")
 
     # -- actions ---------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -340,8 +246,3 @@ class RunPanel(Screen[RunResult | None]):
     def _allow_pressed(self) -> None:
         self.action_allow_mass_removal()
 
-
-def _totals(result: RunResult) -> str:
-    c = result.counts
-    return ", ".join(f"{c.get(k, 0):,} {k}" for k in (
-        "accepted", "removed", "unchanged", "rejected", "failed", "invalid", "duplicates")) + "."

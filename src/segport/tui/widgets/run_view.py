@@ -1,12 +1,15 @@
-"""The run panel's parts: a live row per segment, the API call log, and how numbers read."""
+"""The run panel's parts: a live row per segment, the API call log, and how numbers read.
+
+The live table and the reading progress are shared with the plan (dry run) view.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import DataTable, RichLog
+from textual.widgets import DataTable, ProgressBar, RichLog, Static
 
 from segport.engine.events import RequestLogged
 from segport.engine.progress import RunState, SegmentState
@@ -19,7 +22,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("done", "Done"),
 )
 TOTAL = "All segments"
-_TOTAL_KEY = "\x00total"  # a row key no segment can have
+TOTAL_KEY = "\x00total"  # a row key no segment can have
 
 
 def seconds(value: float) -> str:
@@ -62,6 +65,22 @@ def _cells(s: SegmentState, stage: str) -> dict[str, str]:
     return cells
 
 
+def show_reading(bar: ProgressBar, label: Static, segments: Iterable[SegmentState],
+                 waiting: str) -> None:
+    """Show the profiles read so far: of how many when every segment's size is known, else
+    ``waiting`` until the first rows arrive."""
+    states = list(segments)
+    read = sum(s.read for s in states)
+    hints = [s.total_hint for s in states]
+    if all(h is not None for h in hints) and sum(hints):  # type: ignore[arg-type]
+        total = sum(hints)  # type: ignore[arg-type]
+        bar.update(total=total, progress=min(read, total))
+        label.update(f"{read:,} of {total:,} profiles read")
+    else:
+        bar.update(total=None)
+        label.update(f"{read:,} profiles read" if read else waiting)
+
+
 def _total(state: RunState) -> SegmentState:
     total = SegmentState(planned=all(s.planned for s in state.segments.values()))
     for s in state.segments.values():
@@ -73,13 +92,35 @@ def _total(state: RunState) -> SegmentState:
     return total
 
 
-class SegmentTable(DataTable[Text]):
-    """One live row per segment (and a total): updates only the cells that changed."""
+class LiveTable(DataTable[Text]):
+    """Keyed rows redrawn a few times a second: only the cells that changed are updated."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="none", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self._rows: tuple[str, ...] = ()
         self._shown: dict[str, dict[str, str]] = {}
+
+    def draw(self, rows: Mapping[str, Mapping[str, Text]], label: Callable[[str], Text]) -> None:
+        """Show ``rows`` (each row's cells by column key); a new set of rows is laid out
+        afresh, each named by ``label(key)`` in the first column."""
+        keys = tuple(rows)
+        if keys != self._rows:
+            self.clear()
+            self._shown.clear()
+            for key in keys:
+                self.add_row(label(key), *(Text("", justify="right")
+                                           for _ in range(len(self.columns) - 1)), key=key)
+            self._rows = keys
+        for key, cells in rows.items():
+            shown = self._shown.setdefault(key, {})
+            for column, value in cells.items():
+                if shown.get(column) != value.plain:
+                    shown[column] = value.plain
+                    self.update_cell(key, column, value, update_width=True)
+
+
+class SegmentTable(LiveTable):
+    """One live row per segment during a run (and a total when there are several)."""
 
     def on_mount(self) -> None:
         for key, header in COLUMNS:
@@ -89,25 +130,14 @@ class SegmentTable(DataTable[Text]):
     def show(self, state: RunState) -> None:
         """Draw ``state`` (read under the driver's lock)."""
         names = tuple(state.segments)
-        rows = names + ((_TOTAL_KEY,) if len(names) > 1 else ())
-        if rows != self._rows:
-            self.clear()
-            self._shown.clear()
-            for key in rows:
-                label = TOTAL if key == _TOTAL_KEY else key
-                self.add_row(Text(label), *(Text("", justify="right") for _ in COLUMNS[1:]),
-                             key=key)
-            self._rows = rows
+        rows = names + ((TOTAL_KEY,) if len(names) > 1 else ())
+        cells: dict[str, dict[str, Text]] = {}
         for key in rows:
-            seg = _total(state) if key == _TOTAL_KEY else state.segments[key]
-            cells = _cells(seg, state.stage)
-            shown = self._shown.setdefault(key, {})
-            for column, value in cells.items():
-                if shown.get(column) != value:
-                    shown[column] = value
-                    style = "bold" if key == _TOTAL_KEY else ""
-                    self.update_cell(key, column, Text(value, style=style, justify="right"),
-                                     update_width=True)
+            seg = _total(state) if key == TOTAL_KEY else state.segments[key]
+            style = "bold" if key == TOTAL_KEY else ""
+            cells[key] = {column: Text(value, style=style, justify="right")
+                          for column, value in _cells(seg, state.stage).items()}
+        self.draw(cells, lambda key: Text(TOTAL if key == TOTAL_KEY else key))
 
 
 class CallLog(RichLog):
