@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from segport.destinations.base import Destination
 from segport.destinations.values import BatchResult, Contact, RowOutcome
@@ -28,24 +28,9 @@ from segport.engine.spool import Change, Plan
 FETCH_ROWS = 2_000
 #: Removals committed per ledger transaction (each is removed in the platform's batch size).
 REMOVE_CHUNK = 1_000
-
-
-@dataclass
-class Tally:
-    """What apply did to one segment (or the whole export)."""
-
-    sent: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    failed: int = 0
-    removed: int = 0
-
-    def add(self, other: Tally) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+#: Placeholder list id of a segment whose list does not exist yet (``"(new list) SEGMENT"``):
+#: matches no ledger row, and two lists still to be created stay two lists.
+NEW_LIST = "(new list)"
 
 
 @dataclass
@@ -74,7 +59,6 @@ class Applier:
                  emit: EventSink, calls: CallLog) -> None:
         self.plan, self.dest, self.ledger, self.run_id = plan, destination, ledger, run_id
         self.emit, self.calls = emit, calls
-        self.tallies: dict[str, Tally] = {s.name: Tally() for s in plan.segments}
         self._commits: set[asyncio.Future[object]] = set()
 
     @property
@@ -97,8 +81,10 @@ class Applier:
         """The segment's list id: the export's, else found or created by the segment's name."""
         if self.plan.export.list_id:
             list_id, name, created = self.plan.export.list_id, None, False
+        elif (planned := self.plan.segment(segment).list_id) and not planned.startswith(
+                NEW_LIST):
+            list_id, name, created = planned, segment, False  # found by name before planning
         else:
-            planned = self.plan.segment(segment).list_id
             ref = await self.dest.ensure_list(segment)
             list_id, name, created = ref.id, ref.name, ref.id != planned
         self.emit(ListReady(segment, list_id, name, created))
@@ -107,7 +93,6 @@ class Applier:
     async def upsert(self, segment: str, list_id: str) -> None:
         """Adds then updates, through the destination's pipelined upload."""
         in_flight: dict[str, Change] = {}
-        tally = self.tallies[segment]
 
         def contacts() -> Iterator[Contact]:
             for kind in ("add", "update"):
@@ -117,7 +102,6 @@ class Applier:
                         yield change.contact
 
         def sent(size: int) -> None:
-            tally.sent += size
             self.emit(BatchSent(segment, "upsert", size))
 
         async def settled(result: BatchResult) -> None:
@@ -145,7 +129,6 @@ class Applier:
         """Mirror mode: take members who left the segment off the list."""
         for changes in self.plan.changes(segment, "remove", REMOVE_CHUNK):
             emails = [c.contact.email for c in changes]
-            self.tallies[segment].sent += len(emails)
             self.emit(BatchSent(segment, "remove", len(emails)))
             result = await self.dest.remove(list_id, emails)
             removed = [o.email for o in result.outcomes if o.accepted]
@@ -175,11 +158,4 @@ class Applier:
         commit.add_done_callback(self._commits.discard)
         await asyncio.shield(commit)  # a cancelled run still finishes the commit it began
         failed = sum(1 for r in refused if r.retryable)
-        tally = self.tallies[segment]
-        if kind == "remove":
-            tally.removed += len(done)
-        else:
-            tally.accepted += len(done)
-        tally.rejected += len(refused) - failed
-        tally.failed += failed
         self.emit(BatchAcknowledged(segment, len(done), len(refused) - failed, kind, failed))

@@ -29,7 +29,7 @@ from segport.destinations.base import Destination
 from segport.destinations.errors import DestinationError, DestinationUnreachableError
 from segport.destinations.pacing import WaitEvent
 from segport.destinations.wire import RequestRecord
-from segport.engine.apply import Applier, CallLog
+from segport.engine.apply import NEW_LIST, Applier, CallLog
 from segport.engine.events import (
     Event,
     EventSink,
@@ -49,10 +49,6 @@ from segport.sources.base import ProfileSource
 
 #: Builds the export's destination client with the engine's hooks (``on_wait``, ``on_record``).
 DestinationFactory = Callable[..., Destination]
-#: Placeholder list id of a segment whose list does not exist yet: matches no ledger row.
-#: Each segment gets its own (``"(new list) SEGMENT"``): segments with the same target are
-#: deduplicated together, and two lists still to be created are two lists.
-NEW_LIST = "(new list)"
 INTERRUPTED = ("Interrupted: the process ended before the run finished (killed, crashed or "
                "powered off); the next run goes on from what the platform acknowledged.")
 

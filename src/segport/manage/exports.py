@@ -107,15 +107,20 @@ def add_export(ctx: Context, export: Export) -> ExportCheck:
     return replace(check, export=export)
 
 
+def managed_export(access: Access, name: str) -> Export:
+    """The named export of ``access.config``, which the user must be allowed to manage."""
+    access.require_member()
+    export = access.config.exports.get(name)
+    if export is None:
+        raise ConfigError(f"No export named '{name}'. See 'segport exports list'.")
+    access.require_manage_export(export)
+    return export
+
+
 def _change_export(ctx: Context, name: str, how) -> WorkspaceConfig:  # type: ignore[no-untyped-def]
     def change(current):  # type: ignore[no-untyped-def]
         access = ctx.access(current)
-        access.require_member()
-        export = current.exports.get(name)
-        if export is None:
-            raise ConfigError(f"No export named '{name}'. See 'segport exports list'.")
-        access.require_manage_export(export)
-        return how(current, access, export)
+        return how(current, access, managed_export(access, name))
 
     return ctx.update(change)
 

@@ -9,8 +9,8 @@ from segport.engine.events import EventSink
 from segport.engine.ledger import Ledger
 from segport.engine.plan import plan_export
 from segport.engine.spool import Plan
-from segport.errors import ConfigError
 from segport.manage.context import Context
+from segport.manage.exports import managed_export
 from segport.model import Export, WorkspaceConfig
 
 
@@ -18,12 +18,7 @@ def export_for(ctx: Context, export_name: str) -> tuple[WorkspaceConfig, Access,
     """The config, the user's access and the named export, which the user may manage."""
     config = ctx.config()
     access = ctx.access(config)
-    access.require_member()
-    export = config.exports.get(export_name)
-    if export is None:
-        raise ConfigError(f"No export named '{export_name}'. See 'segport exports list'.")
-    access.require_manage_export(export)
-    return config, access, export
+    return config, access, managed_export(access, export_name)
 
 
 def plan(ctx: Context, export_name: str, *, allow_mass_removal: bool = False,

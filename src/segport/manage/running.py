@@ -7,8 +7,7 @@ is attached, the user may run it, its connection's key is in the secret store â€
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -85,18 +84,12 @@ async def run(ctx: Context, prepared: Prepared, on_event: EventSink | None = Non
               destination_options: Mapping[str, Any] | None = None,
               plan_options: Mapping[str, Any] | None = None) -> RunResult:
     """Run a prepared export (see :func:`segport.engine.run.run_export`)."""
-    async with _source(ctx, prepared.config) as source:
+    with ctx.open_source(prepared.config.source) as source:
         job = RunJob(prepared.config, prepared.export, prepared.connection, source,
                      _factory(prepared, destination_options or {}), ctx.workspace.db_path,
                      ctx.workspace.runs_dir, ctx.user, plan_options,
                      SANDBOX_HINT if is_sandbox(prepared.connection.base_url) else None)
         return await run_export(job, on_event, allow_mass_removal=allow_mass_removal)
-
-
-@contextlib.asynccontextmanager
-async def _source(ctx: Context, config: WorkspaceConfig) -> AsyncIterator[Any]:
-    with ctx.open_source(config.source) as source:
-        yield source
 
 
 # --- run records ----------------------------------------------------------------------------
