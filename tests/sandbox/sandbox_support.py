@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from functools import cache
@@ -133,6 +134,48 @@ def iterable_response_schema(path: str, method: str, status: int) -> str | None:
     return schema["$ref"].rsplit("/", 1)[1] if schema else None
 
 
+def iterable_operation(path: str, method: str) -> dict[str, Any]:
+    """The Swagger file's operation object for ``method path`` (KeyError if undocumented)."""
+    doc = json.loads((reference_dir() / "iterable-swagger" / "api-docs.json").read_text())
+    return dict(doc["paths"][path][method.lower()])
+
+
+def validate_iterable_text(path: str, response: httpx.Response) -> str:
+    """Validate a non-JSON success of an Iterable operation: the request's query and path
+    parameters as declared, the media type among those it ``produces`` (when it declares any),
+    the body against its 200 schema. Returns the body."""
+    request = response.request
+    operation = iterable_operation(path, request.method)
+    pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
+    found = re.fullmatch(pattern, request.url.path)
+    assert found is not None, (path, request.url.path)
+    for param in operation.get("parameters", []):
+        if param["in"] not in ("query", "path"):
+            continue
+        raw = (request.url.params if param["in"] == "query" else found.groupdict()).get(
+            param["name"])
+        if raw is None:
+            assert not param.get("required"), f"{param['name']} is required"
+            continue
+        value = _parameter_value(param["type"], raw)
+        jsonschema.Draft4Validator({"type": param["type"]}).validate(value)
+    produces = operation.get("produces")
+    if produces:
+        assert response.headers["content-type"].split(";")[0].strip() in produces
+    schema = operation["responses"][str(response.status_code)]["schema"]
+    jsonschema.Draft4Validator(schema).validate(response.text)
+    return response.text
+
+
+def _parameter_value(kind: str, raw: str) -> Any:
+    """A query/path string as the declared Swagger type (left a string when it is not one)."""
+    if kind == "integer" and re.fullmatch(r"-?\d+", raw):
+        return int(raw)
+    if kind == "boolean" and raw in ("true", "false"):
+        return raw == "true"
+    return raw
+
+
 # --- Autopilot: destinations.md shapes, hand-written ----------------------------------------------
 AUTOPILOT_ERROR = {"type": "object", "required": ["error", "message"],
                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
@@ -149,6 +192,18 @@ AUTOPILOT_CONTACT_IDS = {
     "type": "object", "required": ["contact_ids"],
     "properties": {"contact_ids": {"type": "array",
                                    "items": {"type": "string", "pattern": "^person_"}}},
+}
+
+AUTOPILOT_LIST_CONTACTS = {
+    "type": "object", "required": ["contacts", "total_contacts"], "additionalProperties": False,
+    "properties": {
+        "contacts": {"type": "array", "maxItems": 100, "items": {
+            "type": "object", "required": ["contact_id", "Email"],
+            "properties": {"contact_id": {"type": "string", "pattern": "^person_"},
+                           "Email": {"type": "string"}}}},
+        "total_contacts": {"type": "integer", "minimum": 0},
+        "bookmark": {"type": "string", "minLength": 1},
+    },
 }
 
 

@@ -8,14 +8,19 @@ import json
 from typing import Any
 
 import httpx
+import jsonschema
+import pytest
 from sandbox_support import (
     AUTOPILOT_CONTACT_IDS,
     AUTOPILOT_ERROR,
+    AUTOPILOT_LIST_CONTACTS,
     AUTOPILOT_LIST_CREATED,
     AUTOPILOT_LISTS,
+    iterable_operation,
     iterable_response_schema,
     validate_autopilot,
     validate_iterable,
+    validate_iterable_text,
     validate_sendgrid,
     validate_sendgrid_request,
     wait_until,
@@ -28,6 +33,7 @@ LIST_CONTACTS = "/v3/marketing/lists/{id}/contacts"
 CONTACTS = "/v3/marketing/contacts"
 IMPORT = "/v3/marketing/contacts/imports/{id}"
 SEARCH = "/v3/marketing/contacts/search/emails"
+COUNT = "/v3/marketing/lists/{id}/contacts/count"
 
 
 def checked(template: str, response: httpx.Response, status: int) -> httpx.Response:
@@ -69,6 +75,11 @@ def test_sendgrid_bodies_match_the_openapi_spec(sendgrid: httpx.Client, sandbox:
 
     assert wait_until(done, every=0.05)["status"] == "errored"
     checked(IMPORT, sendgrid.get("/v3/marketing/contacts/imports/nope"), 404)
+    counted = checked(COUNT, sendgrid.get(f"{LISTS}/{list_ids[0]}/contacts/count"), 200)
+    assert counted.json() == {"contact_count": 1, "billable_count": 1}  # the bounce errored
+    checked(COUNT, sendgrid.get(f"{LISTS}/{list_ids[1]}/contacts/count"), 200)
+    checked(COUNT, sendgrid.get(f"{LISTS}/nope/contacts/count"), 404)
+    checked(COUNT, http.get(f"{base}{LISTS}/{list_ids[0]}/contacts/count"), 401)
 
     found = checked(SEARCH, sendgrid.post(SEARCH, json={"emails": ["ann@example.com",
                                                                    "zed@example.com"]}), 200)
@@ -88,6 +99,13 @@ def test_sendgrid_bodies_match_the_openapi_spec(sendgrid: httpx.Client, sandbox:
                                headers={"Authorization": "Bearer SG.mail"}), 403)
     checked(CONTACTS, sendgrid.put(CONTACTS, json={"contacts": people}), 202)
     checked(CONTACTS, sendgrid.put(CONTACTS, json={"contacts": people}), 429)
+
+
+def test_sendgrid_count_contract_catches_a_bad_body() -> None:
+    url = "https://api.sendgrid.com/v3/marketing/lists/abc/contacts/count"
+    bad = httpx.Response(200, json={"contact_count": "7"}, request=httpx.Request("GET", url))
+    with pytest.raises(Exception, match=r"(?i)invalid|validat"):
+        validate_sendgrid(COUNT, bad)
 
 
 def iterable_checked(path: str, response: httpx.Response, status: int,
@@ -132,6 +150,38 @@ def test_iterable_bodies_match_the_swagger_definitions(iterable: httpx.Client, s
     iterable_checked(sub, iterable.post(sub, json=body), 429)
 
 
+def test_iterable_list_reads_match_the_swagger_file(iterable: httpx.Client, sandbox: Sandbox,
+                                                     http: httpx.Client) -> None:
+    users, size = "/api/lists/getUsers", "/api/lists/{listId}/size"
+    assert iterable_operation(users, "GET")["produces"] == ["text/plain"]
+    for path in (users, size):
+        assert iterable_operation(path, "GET")["responses"]["200"]["schema"] == {"type": "string"}
+    sandbox.configure("iterable", {"new_list_delay": 0.05,
+                                   "subscribe_rate": {"rate": 100, "burst": 100},
+                                   "get_users_rate": {"rate": 100, "burst": 100}})
+    list_id = iterable.post("/api/lists", json={"name": "Read"}).json()["listId"]
+    people = {"listId": list_id, "subscribers": [{"email": "a@example.com"},
+                                                 {"email": "b@example.com"}]}
+    wait_until(lambda: iterable.post("/api/lists/subscribe", json=people).status_code == 200)
+    listed = iterable.get(users, params={"listId": list_id, "preferUserId": "false"})
+    assert listed.status_code == 200
+    assert validate_iterable_text(users, listed) == "a@example.com\nb@example.com\n"
+    counted = iterable.get(f"/api/lists/{list_id}/size")
+    assert counted.status_code == 200 and validate_iterable_text(size, counted) == "2"
+    with pytest.raises(jsonschema.ValidationError):  # the check itself can fail
+        validate_iterable_text(users, iterable.get(users, params={"listId": "x"}))
+    iterable_checked(users, iterable.get(users, params={"listId": "x"}), 400)
+    iterable_checked(users, iterable.get(users, params={"listId": 999}), 400)
+    iterable_checked(size, iterable.get("/api/lists/999/size"), 400)
+    no_key = http.get(f"{sandbox.base_url('iterable')}{users}", params={"listId": list_id})
+    iterable_checked(users, no_key, 401)
+    sandbox.configure("iterable", {"get_users_rate": {"rate": 0.001, "burst": 1},
+                                   "list_size_rate": {"rate": 0.001, "burst": 1}})
+    for path, url in ((users, f"{users}?listId={list_id}"), (size, f"/api/lists/{list_id}/size")):
+        assert iterable.get(url).status_code == 200
+        assert iterable_checked(path, iterable.get(url), 429)["code"] == "RateLimitExceeded"
+
+
 def test_autopilot_bodies_match_the_documented_shapes(autopilot: httpx.Client, sandbox: Sandbox,
                                                       http: httpx.Client) -> None:
     sandbox.configure("autopilot", {"rate": {"rate": 100, "burst": 100}})
@@ -143,6 +193,9 @@ def test_autopilot_bodies_match_the_documented_shapes(autopilot: httpx.Client, s
                               "MailingCity": "Oslo", "MailingPostalCode": "0150",
                               "_autopilot_list": list_id}]}
     validate_autopilot(AUTOPILOT_CONTACT_IDS, autopilot.post("/contacts", json=contacts).json())
+    on_list = autopilot.get(f"/list/{list_id}/contacts").json()
+    validate_autopilot(AUTOPILOT_LIST_CONTACTS, on_list)
+    assert on_list["total_contacts"] == 1 and "bookmark" not in on_list
     account = autopilot.get("/account")
     assert account.status_code == 200 and isinstance(account.json(), dict)
     errors = [
@@ -151,8 +204,10 @@ def test_autopilot_bodies_match_the_documented_shapes(autopilot: httpx.Client, s
         autopilot.post("/list", json={"name": "A"}),
         autopilot.post("/contacts", json={"contacts": [{"Email": "x"}]}),
         autopilot.get(f"/list/{list_id}/contact/nobody%40example.com"),
+        autopilot.get("/list/contactlist_nope/contacts"),
+        autopilot.get(f"/list/{list_id}/contacts/not-a-bookmark"),
     ]
-    assert [r.status_code for r in errors] == [400, 401, 409, 400, 404]
+    assert [r.status_code for r in errors] == [400, 401, 409, 400, 404, 404, 400]
     sandbox.configure("autopilot", {"rate": {"rate": 1, "burst": 1}})
     autopilot.get("/lists")
     errors.append(autopilot.get("/lists"))

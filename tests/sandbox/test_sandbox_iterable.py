@@ -155,3 +155,89 @@ def test_keys_and_data_centres(sandbox: Sandbox, http: httpx.Client) -> None:
     refused = http.get(f"{base}/api/lists", headers={"Api-Key": "us-project-key"})
     assert refused.json() == {"msg": "Invalid API key", "code": "BadApiKey", "params": None}
     assert http.get(f"{base}/api/lists").status_code == 401
+
+
+# --- list reads: getUsers and size -------------------------------------------------------------
+#: For read tests about something else than the 5 requests/minute limits of getUsers and size.
+ROOMY_READS = {**ROOMY, "get_users_rate": {"rate": 100, "burst": 100},
+               "list_size_rate": {"rate": 100, "burst": 100}}
+
+
+def members_of(client: httpx.Client, list_id: int) -> tuple[str, str]:
+    """``(getUsers body, size body)`` of a list, both asserted 200 text/plain."""
+    users = client.get("/api/lists/getUsers", params={"listId": list_id})
+    size = client.get(f"/api/lists/{list_id}/size")
+    for response in (users, size):
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].split(";")[0] == "text/plain"
+    return users.text, size.text
+
+
+def test_get_users_and_size_follow_subscribes_and_unsubscribes(iterable: httpx.Client,
+                                                                sandbox: Sandbox) -> None:
+    sandbox.configure("iterable", ROOMY_READS)
+    list_id = ready_list(iterable)
+    people = ["Ann@Example.com", "bob@example.com", "cy@example.com"]
+    subscribe = {"listId": list_id, "subscribers": [{"email": e} for e in people]}
+    assert iterable.post("/api/lists/subscribe", json=subscribe).json()["successCount"] == 3
+    assert members_of(iterable, list_id) == ("Ann@Example.com\nbob@example.com\ncy@example.com\n",
+                                             "3")
+    again = {"listId": list_id, "subscribers": [{"email": "ann@example.com"}]}
+    iterable.post("/api/lists/subscribe", json=again)  # already a member: no second line
+    gone = {"listId": list_id, "subscribers": [{"email": "bob@example.com"}],
+            "channelUnsubscribe": False}
+    assert iterable.post("/api/lists/unsubscribe", json=gone).json()["successCount"] == 1
+    assert members_of(iterable, list_id) == ("Ann@Example.com\ncy@example.com\n", "2")
+    other = ready_list(iterable, "Other")
+    assert members_of(iterable, other) == ("", "0")
+    assert members_of(iterable, list_id)[1] == "2"  # lists are separate
+
+
+def test_get_users_and_size_refuse_unknown_and_malformed_list_ids(iterable: httpx.Client,
+                                                                  sandbox: Sandbox) -> None:
+    sandbox.configure("iterable", ROOMY_READS)
+    missing = iterable.get("/api/lists/getUsers", params={"listId": 424242})
+    assert missing.status_code == 400
+    assert missing.json() == {"msg": "List 424242 does not exist", "code": "BadParams",
+                              "params": {"field": "listId"}}
+    refused = [iterable.get("/api/lists/getUsers", params={"listId": "abc"}),
+               iterable.get("/api/lists/getUsers", params={"listId": "1.5"}),
+               iterable.get("/api/lists/getUsers"),
+               iterable.get("/api/lists/424242/size"),
+               iterable.get("/api/lists/abc/size")]
+    assert [r.status_code for r in refused] == [400] * 5
+    assert {r.json()["code"] for r in refused} == {"BadParams"}
+    assert refused[3].json()["msg"] == "List 424242 does not exist"
+
+
+def test_get_users_allows_five_per_minute_per_project(iterable: httpx.Client, sandbox: Sandbox,
+                                                      http: httpx.Client) -> None:
+    config = sandbox.configure("iterable", {"keys": {"second-project-key": "us"}})
+    for name in ("get_users_rate", "list_size_rate"):  # documented: 5 requests/minute
+        assert config[name]["burst"] == 5 and round(config[name]["rate"] * 60, 9) == 5
+    list_id = int(iterable.post("/api/lists", json={"name": "Read me"}).json()["listId"])
+    params = {"listId": list_id}
+    statuses = [iterable.get("/api/lists/getUsers", params=params).status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+    limited = iterable.get("/api/lists/getUsers", params=params)
+    assert limited.status_code == 429 and "retry-after" not in limited.headers
+    body = limited.json()
+    assert body["code"] == "RateLimitExceeded"
+    assert body["msg"] == "Exceeded rate limit for endpoint: /api/lists/getUsers"
+    assert body["params"]["rateLimitLimit"] == 5 and body["params"]["rateLimitRemaining"] == 0
+    assert 1 < body["params"]["rateLimitReset"] <= 12  # one request back every 12 s, not 0.2 s
+    # size has its own bucket, GET /api/lists another, and another project is not limited.
+    sizes = [iterable.get(f"/api/lists/{list_id}/size").status_code for _ in range(6)]
+    assert sizes == [200] * 5 + [429]
+    assert iterable.get("/api/lists").status_code == 200
+    other = http.get(f"{sandbox.base_url('iterable')}/api/lists/getUsers", params=params,
+                     headers={"Api-Key": "second-project-key"})
+    assert other.status_code == 400 and other.json()["code"] == "BadParams"  # not its list
+
+
+def test_get_users_limit_is_configurable(iterable: httpx.Client, sandbox: Sandbox) -> None:
+    sandbox.configure("iterable", {"get_users_rate": {"rate": 0.001, "burst": 2}})
+    list_id = int(iterable.post("/api/lists", json={"name": "Tight"}).json()["listId"])
+    statuses = [iterable.get("/api/lists/getUsers", params={"listId": list_id}).status_code
+                for _ in range(3)]
+    assert statuses == [200, 200, 429]

@@ -326,3 +326,47 @@ def test_email_pattern_is_the_reference_definition() -> None:
                                                       strict=True)]
     assert [valid_email(s) for s in samples] == [expected(s) for s in samples]
     assert sum(map(valid_email, samples)) > 200
+
+
+# --- GET /v3/marketing/lists/{id}/contacts/count -----------------------------------------------
+def contact_count(client: httpx.Client, list_id: str) -> dict[str, Any]:
+    response = client.get(f"/v3/marketing/lists/{list_id}/contacts/count")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_list_count_sees_only_applied_jobs_and_removals(sendgrid: httpx.Client,
+                                                        sandbox: Sandbox) -> None:
+    sandbox.configure("sendgrid", {**FAST_JOBS, "job_pending_seconds": 60})
+    list_id, other = make_list(sendgrid, "Counted"), make_list(sendgrid, "Empty")
+    assert contact_count(sendgrid, list_id) == {"contact_count": 0, "billable_count": 0}
+    slow = [{"email": f"slow{i}@example.com"} for i in range(3)]
+    held = sendgrid.put("/v3/marketing/contacts", json={"list_ids": [list_id], "contacts": slow})
+    assert held.status_code == 202
+    assert contact_count(sendgrid, list_id)["contact_count"] == 0  # that job is pending for 60 s
+    sandbox.configure("sendgrid", {"job_pending_seconds": 0.05})
+    quick = [{"email": "ann@example.com"}, {"email": "bob@example.com"}]
+    job = sendgrid.put("/v3/marketing/contacts", json={"list_ids": [list_id], "contacts": quick})
+    assert finished(sendgrid, job.json()["job_id"])["status"] == "completed"
+    assert contact_count(sendgrid, list_id) == {"contact_count": 2, "billable_count": 2}
+    job_status = sendgrid.get(f"/v3/marketing/contacts/imports/{held.json()['job_id']}").json()
+    assert job_status["status"] == "pending"  # still not counted, still not applied
+    found = sendgrid.post("/v3/marketing/contacts/search/emails",
+                          json={"emails": ["bob@example.com"]}).json()
+    bob = found["result"]["bob@example.com"]["contact"]["id"]
+    removal = sendgrid.delete(f"/v3/marketing/lists/{list_id}/contacts",
+                              params={"contact_ids": bob})
+    finished(sendgrid, removal.json()["job_id"])
+    assert contact_count(sendgrid, list_id) == {"contact_count": 1, "billable_count": 1}
+    assert contact_count(sendgrid, other) == {"contact_count": 0, "billable_count": 0}
+
+
+def test_list_count_of_an_unknown_list_is_404_in_the_default_group(sendgrid: httpx.Client) -> None:
+    unknown = sendgrid.get("/v3/marketing/lists/no-such-list/contacts/count")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"errors": [{"field": "id", "message": "list not found"}]}
+    assert unknown.headers["x-ratelimit-limit"] == "10"  # "default": 10 requests/s
+    assert unknown.headers["x-ratelimit-remaining"] == "9"
+    list_id = make_list(sendgrid, "Shared bucket")  # the same bucket as other default calls
+    counted = sendgrid.get(f"/v3/marketing/lists/{list_id}/contacts/count")
+    assert int(counted.headers["x-ratelimit-remaining"]) in (7, 8)  # its own bucket would say 9

@@ -4,11 +4,19 @@ list membership. Paths, shapes and limits follow docs/destinations.md (Autopilot
 Emulator choices where the platform documents none: a row with a missing or invalid ``Email``
 fails the whole call (400 naming ``contacts[i].Email``); an unknown ``_autopilot_list`` is 404;
 removing a contact that is not on the list is a 200 no-op, an unknown contact or list is 404.
+
+Emulator decision, "Get contacts on list" (``GET /v1/list/{list_id}/contacts`` then
+``.../contacts/{bookmark}``, rate group "api"): pages of ``contacts_page_size`` (100) in the order
+members joined, ``{"contacts": [{"contact_id", "Email", ...stored fields}], "total_contacts"}``
+plus an opaque ``bookmark`` only when more follow; a bookmark resumes after the last contact
+returned (removals meanwhile skip nobody); an unknown list is 404, a malformed bookmark 400.
 """
 
 from __future__ import annotations
 
+import itertools
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -21,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from segport.sandbox.common import Account, BadBody, Emulator, Handler, read_json, valid_email
 from segport.sandbox.config import AutopilotConfig, RateLimit
 from segport.sandbox.limits import TokenBucket
+from segport.sandbox.paging import decode_token, encode_token, page_after
 
 
 @dataclass
@@ -34,11 +43,17 @@ class Person:
 
 @dataclass
 class ContactList:
-    """A list; ``members`` are person ids in the order they joined."""
+    """A list; ``members`` are person ids (in the order they joined) → their join number."""
 
     id: str
     title: str
-    members: dict[str, None] = field(default_factory=dict)
+    members: dict[str, int] = field(default_factory=dict)
+    joins: Iterator[int] = field(default_factory=itertools.count, repr=False)
+
+    def add(self, person_id: str) -> None:
+        """Add a member (a member already on the list keeps its place)."""
+        if person_id not in self.members:
+            self.members[person_id] = next(self.joins)
 
 
 class Instance(Account):
@@ -78,6 +93,8 @@ class AutopilotEmulator(Emulator[Instance]):
             ("POST", "/v1/contacts", "api", self.upsert),
             ("GET", member, "api", self.is_member),
             ("DELETE", member, "api", self.remove),
+            ("GET", "/v1/list/{list_id}/contacts", "api", self.list_contacts),
+            ("GET", "/v1/list/{list_id}/contacts/{bookmark}", "api", self.list_contacts),
         ]
 
     def credential(self, headers: Headers) -> str | None:
@@ -159,8 +176,27 @@ class AutopilotEmulator(Emulator[Instance]):
         person.fields.update({k: v for k, v in contact.items()
                               if k != "Email" and not k.startswith("_autopilot")})
         if target := contact.get("_autopilot_list"):
-            account.lists[target].members[person.id] = None
+            account.lists[target].add(person.id)
         return person.id
+
+    async def list_contacts(self, request: Request, account: Instance) -> Response:
+        lst = account.lists.get(request.path_params["list_id"])
+        if lst is None:
+            return failure(404, "List could not be found.")
+        bookmark = request.path_params.get("bookmark")
+        after = -1 if bookmark is None else decode_token("b", bookmark)
+        if after is None:
+            return failure(400, "Bookmark is not valid.")
+        ids, last = page_after(lst.members, after, self.config.contacts_page_size)
+        people = [account.by_id[i] for i in ids]
+        body: dict[str, Any] = {
+            "contacts": [{"contact_id": p.id, "Email": p.email,
+                          **{k: v for k, v in p.fields.items() if k != "contact_id"}}
+                         for p in people],
+            "total_contacts": len(lst.members)}
+        if last is not None:
+            body["bookmark"] = encode_token("b", last)
+        return JSONResponse(body)
 
     async def is_member(self, request: Request, account: Instance) -> Response:
         found = self._member(request, account)

@@ -78,6 +78,10 @@ class IterableConfig:
     subscribe_rate: RateLimit = field(default_factory=lambda: RateLimit(5, 5))
     lists_rate: RateLimit = field(default_factory=lambda: RateLimit(100, 100))
     create_list_rate: RateLimit = field(default_factory=lambda: RateLimit(100, 100))
+    #: ``GET /api/lists/getUsers`` and ``GET /api/lists/{listId}/size``: documented "5
+    #: requests/minute, per project", each endpoint its own bucket (rate is per second).
+    get_users_rate: RateLimit = field(default_factory=lambda: RateLimit(5 / 60, 5))
+    list_size_rate: RateLimit = field(default_factory=lambda: RateLimit(5 / 60, 5))
     #: Seconds during which a new list answers subscribe/unsubscribe with ``invalidListId``.
     new_list_delay: float = 0.3
     faults: FaultConfig = field(default_factory=FaultConfig)
@@ -120,6 +124,8 @@ class AutopilotConfig:
     demo_key: str = DEMO_KEYS["autopilot"]
     keys: tuple[str, ...] = ()
     max_contacts: int = 100
+    #: Contacts per page of ``GET /v1/list/{list_id}/contacts[/{bookmark}]``.
+    contacts_page_size: int = 100
     rate: RateLimit = field(default_factory=lambda: RateLimit(5, 5))
     faults: FaultConfig = field(default_factory=FaultConfig)
 
@@ -162,6 +168,8 @@ def check(config: EmulatorConfig) -> None:
             raise PatchError(f"{f.name}: needs rate > 0 and burst >= 1")
     if getattr(config, "job_concurrency", 0) < 0:
         raise PatchError("job_concurrency: 0 (no cap) or more")
+    if getattr(config, "contacts_page_size", 1) < 1:
+        raise PatchError("contacts_page_size: 1 or more")
     if getattr(config, "job_contacts_per_second", 1) <= 0:
         raise PatchError("job_contacts_per_second: must be > 0")
     faults = config.faults

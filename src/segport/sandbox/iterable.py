@@ -3,6 +3,16 @@
 Paths, shapes and limits follow docs/destinations.md (Iterable). A just-created list answers
 subscribe/unsubscribe with 400 ``code:"Success"`` ``msg:"error.lists.invalidListId(<id>)"`` for
 ``new_list_delay`` seconds; a list that does not exist answers 400 ``BadParams``.
+
+Emulator decisions for the list reads (rate limits documented: "5 requests/minute, per project";
+each endpoint has its own bucket, ``get_users_rate`` and ``list_size_rate``, and its 429 reports
+``rateLimitLimit`` per minute):
+
+- ``GET /api/lists/getUsers?listId=N``: 200 ``text/plain``, the members' emails (as first
+  subscribed) in subscription order, each followed by ``\n``; an empty list is an empty body;
+  ``preferUserId`` is ignored (projects are email-based).
+- ``GET /api/lists/{listId}/size``: 200 ``text/plain``, the member count in decimal digits.
+- Both: a missing, non-integer or unknown ``listId`` is 400 ``BadParams``; no just-created window.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from segport.sandbox.common import Account, BadBody, Emulator, Handler, read_json, valid_email
 from segport.sandbox.config import IterableConfig, RateLimit
@@ -24,6 +34,8 @@ from segport.sandbox.limits import TokenBucket
 
 _CODES = {400: "BadParams", 401: "BadApiKey", 404: "NotFound", 405: "BadParams",
           429: "RateLimitExceeded"}
+#: Groups whose documented limit is per minute: their 429 reports ``rateLimitLimit`` per minute.
+_PER_MINUTE = frozenset({"get_users", "list_size"})
 _FAILED_KEYS = ("invalidEmails", "invalidUserIds", "notFoundEmails", "notFoundUserIds",
                 "forgottenEmails", "forgottenUserIds", "conflictEmails", "conflictUserIds",
                 "invalidDataEmails", "invalidDataUserIds")
@@ -81,6 +93,8 @@ class IterableEmulator(Emulator[Project]):
             ("POST", "/api/lists", "create_list", self.create_list),
             ("POST", "/api/lists/subscribe", "subscribe", self.subscribe),
             ("POST", "/api/lists/unsubscribe", "subscribe", self.unsubscribe),
+            ("GET", "/api/lists/getUsers", "get_users", self.get_users),
+            ("GET", "/api/lists/{listId}/size", "list_size", self.list_size),
         ]
 
     def credential(self, headers: Headers) -> str | None:
@@ -97,14 +111,18 @@ class IterableEmulator(Emulator[Project]):
         return self.account_for(key, Project)
 
     def rate_limit(self, group: str) -> RateLimit:
-        return {"lists": self.config.lists_rate, "create_list": self.config.create_list_rate,
-                "subscribe": self.config.subscribe_rate}.get(group, self.config.lists_rate)
+        cfg = self.config
+        return {"lists": cfg.lists_rate, "create_list": cfg.create_list_rate,
+                "subscribe": cfg.subscribe_rate, "get_users": cfg.get_users_rate,
+                "list_size": cfg.list_size_rate}.get(group, cfg.lists_rate)
 
     def error(self, status: int, message: str) -> Response:
         return JSONResponse(envelope(_CODES.get(status, "GenericError"), message), status)
 
     def too_many(self, group: str, path: str, wait: float, bucket: TokenBucket | None) -> Response:
         rate = bucket.rate if bucket else self.rate_limit(group).rate
+        if group in _PER_MINUTE:
+            rate = round(rate * 60, 6)
         params = {"rateLimitLimit": int(rate) if float(rate).is_integer() else rate,
                   "rateLimitRemaining": 0, "rateLimitReset": math.ceil(wait * 1000) / 1000}
         body = envelope("RateLimitExceeded", f"Exceeded rate limit for endpoint: {path}", params)
@@ -131,6 +149,27 @@ class IterableEmulator(Emulator[Project]):
                 item["description"] = lst.description
             lists.append(item)
         return JSONResponse({"lists": lists})
+
+    async def get_users(self, request: Request, account: Project) -> Response:
+        """The members' emails, one per line (group ``get_users``, not shared with ``size``)."""
+        lst = self._list_of(account, request.query_params.get("listId"))
+        if isinstance(lst, Response):
+            return lst
+        return PlainTextResponse("".join(f"{account.users[e].email}\n" for e in lst.members))
+
+    async def list_size(self, request: Request, account: Project) -> Response:
+        """The member count as decimal digits (group ``list_size``, its own 5/minute bucket)."""
+        lst = self._list_of(account, request.path_params["listId"])
+        if isinstance(lst, Response):
+            return lst
+        return PlainTextResponse(str(len(lst.members)))
+
+    def _list_of(self, account: Project, raw: str | None) -> StaticList | Response:
+        """The list a ``listId`` parameter names, or the 400 ``BadParams`` answer."""
+        if raw is None or not (raw.isascii() and raw.isdigit()):
+            return self._bad("listId must be an integer", "listId")
+        lst = account.lists.get(int(raw))
+        return lst if lst is not None else self._bad(f"List {raw} does not exist", "listId")
 
     async def create_list(self, request: Request, account: Project) -> Response:
         body = await self._body(request)

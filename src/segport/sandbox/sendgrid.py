@@ -5,12 +5,14 @@ Paths, shapes and limits follow docs/destinations.md (SendGrid); jobs live in ``
 (processed concurrently, see there), contact validation in ``sendgrid_rows``. An upload of
 30,000 contacts costs one ``json.loads`` plus column-wise checks (tens of milliseconds), so the
 event loop is never held for long.
+
+Emulator decision: ``GET /v3/marketing/lists/{id}/contacts/count`` (group "default") counts only
+applied jobs' members, as ``{"contact_count": n, "billable_count": n}``; unknown list → 404.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import math
 import time
 import uuid
@@ -27,6 +29,7 @@ from segport.sandbox.bulk import paused_gc
 from segport.sandbox.common import BadBody, Emulator, Handler, read_json, valid_email
 from segport.sandbox.config import RateLimit, SendGridConfig
 from segport.sandbox.limits import TokenBucket
+from segport.sandbox.paging import decode_token, encode_token
 from segport.sandbox.sendgrid_jobs import Job, JobTiming, Marketing, MarketingList
 from segport.sandbox.sendgrid_rows import contact_rows
 
@@ -56,6 +59,7 @@ class SendGridEmulator(Emulator[Marketing]):
             ("GET", "/v3/marketing/lists", "default", self.get_lists),
             ("POST", "/v3/marketing/lists", "default", self.create_list),
             ("DELETE", "/v3/marketing/lists/{id}/contacts", "default", self.remove_contacts),
+            ("GET", "/v3/marketing/lists/{id}/contacts/count", "default", self.contact_count),
             ("PUT", "/v3/marketing/contacts", "contacts", self.upsert),
             ("GET", "/v3/marketing/contacts/imports/{id}", "default", self.get_job),
             ("POST", "/v3/marketing/contacts/search/emails", "default", self.search_emails),
@@ -143,7 +147,7 @@ class SendGridEmulator(Emulator[Marketing]):
         if not 1 <= size <= 1000:
             return errors(("page_size", "page_size must be between 1 and 1000"))
         token = request.query_params.get("page_token") or ""
-        offset = _decode_token(token)
+        offset = decode_token("o", token) if token else 0
         if offset is None:
             return errors(("page_token", "invalid page_token"))
         lists = list(account.lists.values())
@@ -153,10 +157,10 @@ class SendGridEmulator(Emulator[Marketing]):
             "self": base + urlencode({"page_size": size, "page_token": token}), "count": len(lists)}
         if offset + size < len(lists):
             meta["next"] = base + urlencode({"page_size": size,
-                                             "page_token": _encode_token(offset + size)})
+                                             "page_token": encode_token("o", offset + size)})
         if offset > 0:
-            meta["prev"] = base + urlencode({"page_size": size,
-                                             "page_token": _encode_token(max(0, offset - size))})
+            back = encode_token("o", max(0, offset - size))
+            meta["prev"] = base + urlencode({"page_size": size, "page_token": back})
         return JSONResponse({"result": page, "_metadata": meta})
 
     async def create_list(self, request: Request, account: Marketing) -> Response:
@@ -173,6 +177,12 @@ class SendGridEmulator(Emulator[Marketing]):
         lst = MarketingList(str(uuid.uuid4()), name)
         account.add_list(lst)
         return JSONResponse(self._list_json(_origin(request), account, lst), 201)
+
+    async def contact_count(self, request: Request, account: Marketing) -> Response:
+        members = account.list_members.get(request.path_params["id"])  # due jobs are settled
+        if members is None:
+            return errors(("id", "list not found"), status=404)
+        return JSONResponse({"contact_count": len(members), "billable_count": len(members)})
 
     async def upsert(self, request: Request, account: Marketing) -> Response:
         body = await self._body(request)
@@ -278,20 +288,6 @@ class SendGridEmulator(Emulator[Marketing]):
 
 def _origin(request: Request) -> str:
     return str(request.base_url).rstrip("/")
-
-
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
-
-
-def _decode_token(token: str) -> int | None:
-    if not token:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        return int(text[2:]) if text.startswith("o:") and int(text[2:]) >= 0 else None
-    except ValueError:
-        return None
 
 
 def create_app(config: SendGridConfig | None = None) -> Starlette:
