@@ -236,6 +236,28 @@ async def test_oversize_batches_are_split_by_bytes(connect: Connect, sandbox: An
     assert requests(sandbox, kind, " 200" if kind == "iterable" else "PUT") >= len(batches)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+async def test_who_a_list_holds_already(connect: Connect, sandbox: Any, kind: str) -> None:
+    dest = connect(kind)
+    ref = await dest.ensure_list("Roster")
+    on = [c.email for c in contacts(250, "on")]
+    assert all(o.accepted for o in (await dest.upsert(ref.id, contacts(250, "on"))).outcomes)
+    assert await dest.list_size(ref.id) == 250
+    few = [on[0], on[100], "off@example.com"]
+    assert await dest.members_among(ref.id, few, 250) == {on[0], on[100]}
+    assert await dest.members_among(ref.id, [*on, "off@example.com"], 250) == set(on)
+    asked = sandbox.state(kind)["requests"]
+    if kind == "iterable":  # the whole list once, then from memory
+        assert asked["GET /api/lists/getUsers 200"] == 1
+    elif kind == "sendgrid":  # 100 emails a search: 1 for the few, 3 for everyone
+        assert asked["POST /v3/marketing/contacts/search/emails 200"] == 4
+    else:  # 3 checks cost no more than 3 pages; for 251, pages 2 and 3 (1 came with the size)
+        assert asked["GET /v1/list/{list_id}/contact/{contact_id_or_email} 200"] == 2
+        assert asked["GET /v1/list/{list_id}/contact/{contact_id_or_email} 404"] == 1
+        assert sum(n for k, n in asked.items() if k.startswith("GET /v1/list/{list_id}/contacts")
+                   ) == 3
+
+
 # --- rate limits and faults ---
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -23,10 +23,21 @@ from e2e_support import (
     population,
 )
 
+from segport.engine.ledger import Ledger
+
 #: Requests that only read lists: all a run that has nothing to send may make.
 LIST_READS = {"iterable": "GET /api/lists 200", "sendgrid": "GET /v3/marketing/lists 200",
               "autopilot": "GET /v1/lists 200"}
 HAND = "hand.added@example.net"
+#: The request that tells a list's size (before a run adds anyone to an existing list).
+SIZE_READS = {"iterable": "GET /api/lists/{listId}/size 200",
+              "sendgrid": "GET /v3/marketing/lists/{id}/contacts/count 200",
+              "autopilot": "GET /v1/list/{list_id}/contacts 200"}
+#: Requests that ask who is on a list (beyond its size).
+MEMBER_READS = {"iterable": ("GET /api/lists/getUsers",),
+                "sendgrid": ("POST /v3/marketing/contacts/search/emails",),
+                "autopilot": ("GET /v1/list/{list_id}/contact/",
+                              "GET /v1/list/{list_id}/contacts/")}
 
 
 def target(setup: Setup, segment: str, list_id: str | None) -> dict[str, Any]:
@@ -64,6 +75,9 @@ def exact_members_rerun_and_changes(setup: Setup, list_id: str | None = None) ->
     # the first row of a duplicated email wins: P000's fields, not D05's
     assert setup.members(lst)["person000@example.com"][first_name] == "First0"
     assert len(setup.lists()) == lists_before + (0 if list_id else 1)
+    # a list made by this run holds nobody else: its size is not even asked; the export's
+    # existing (empty) list is asked once
+    assert setup.requests()[SIZE_READS[setup.kind]] == (1 if list_id else 0)
 
     rows = {r["key"]: r for r in setup.rejected(first)}
     assert set(rows) == DIRT_INVALID | set(DIRT_DUPLICATES)
@@ -90,12 +104,16 @@ def exact_members_rerun_and_changes(setup: Setup, list_id: str | None = None) ->
     # 3. two names changed, two people joined (P200, P204 are in the US): only those are sent
     renamed = [person(i, first=f"Renamed{i}") if i in (8, 12) else person(i) for i in range(200)]
     setup.write([*renamed, person(200), person(204), *DIRT])
-    upserts = setup.upserts()
+    upserts, upserts_before = setup.upserts(), setup.requests()
     third = setup.run("news", batch=1)  # one contact per request: requests count contacts
     c = third.counts
     assert (c["adds"], c["updates"], c["unchanged"]) == (2, 2, 49), c
     assert (c["sent"], c["accepted"], c["rejected"], c["failed"]) == (4, 4, 0, 0), c
     assert setup.upserts() - upserts == 4
+    # the list held only what segport put there: its size said so, nobody was looked up
+    asked = new_requests(upserts_before, setup.requests())
+    assert asked.get(SIZE_READS[setup.kind]) == 1, asked
+    assert not [r for r in asked if r.startswith(MEMBER_READS[setup.kind])], asked
     members = setup.members(target(setup, "US", list_id))
     assert members == setup.expected_fields(expected_members(setup.rows, lambda r: r[4] == "US"))
     assert members["person008@example.com"][first_name] == "Renamed8"
@@ -174,6 +192,48 @@ def mirror_then_mass_removal_guard(setup: Setup, list_id: str | None = None) -> 
     members = setup.members(target(setup, "Everyone", list_id))
     assert set(members) == set(expected_members(kept)) | {HAND}
     assert members["person000@example.com"][first_name] == "Changed"
+
+
+def mirror_keeps_members_added_by_hand_before_the_first_run(
+        setup: Setup, list_id: str | None = None) -> None:
+    """A list that already holds people before segport's first run — two of them in the
+    segment, one not: the first run asks the platform who is on the list and records those
+    two as not its own; when they leave the segment, mirror mode removes only the members
+    segport added, and a newcomer who joins later is segport's again."""
+    early = ["person005@example.com", "person007@example.com"]
+    setup.write(population(40))
+    setup.segment("Everyone", "true")
+    lst_id = list_id or setup.create_list("Everyone")
+    for email in [*early, HAND]:
+        setup.hand_add(lst_id, email)
+    setup.export("news", ["Everyone"], list_id=list_id, mode="mirror")
+
+    before = setup.requests()
+    first = setup.run("news")
+    assert first.outcome == "succeeded", first
+    assert (first.counts["adds"], first.counts["accepted"]) == (40, 40)
+    asked = new_requests(before, setup.requests())
+    assert asked.get(SIZE_READS[setup.kind]) == 1, asked
+    # then who is there: Autopilot's size comes with the first page of members (all three)
+    looked_up = [r for r in asked if r.startswith(MEMBER_READS[setup.kind])]
+    assert looked_up or setup.kind == "autopilot", asked
+    members = setup.members(setup.list_with_id(lst_id))
+    assert set(members) == set(expected_members(setup.rows)) | {HAND}
+    ledger = Ledger.reader(setup.ctx.workspace.db_path).members("news", "Everyone")
+    assert sorted(e for e, m in ledger.items() if not m.added) == early
+    assert len(ledger) == 40 and HAND not in ledger
+
+    # P005, P007 (there before segport) and P010 (segport's) leave; P040 joins
+    setup.write([person(i) for i in [*range(41)] if i not in (5, 7, 10)])
+    second = setup.run("news")
+    assert second.outcome == "succeeded", second
+    c = second.counts
+    assert (c["removals"], c["removed"], c["adds"], c["unchanged"]) == (1, 1, 1, 37), c
+    members = setup.members(setup.list_with_id(lst_id))
+    assert set(members) == set(expected_members(setup.rows)) | {HAND, *early}
+    assert "person010@example.com" not in members
+    ledger = Ledger.reader(setup.ctx.workspace.db_path).members("news", "Everyone")
+    assert ledger["person040@example.com"].added  # looked up, not there before: segport's
 
 
 def platform_rejections(setup: Setup, refused: list[Row], list_id: str | None = None

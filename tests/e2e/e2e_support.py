@@ -253,6 +253,15 @@ class Setup:
         return self.sandbox.http.request(method, self.sandbox.origin(self.kind) + path,
                                          json=body, headers=headers)
 
+    def create_list(self, name: str) -> str:
+        """A list made on the platform directly (as a person would), its id."""
+        if self.kind == "sendgrid":
+            return self.create_sendgrid_list(name)
+        path = "/api/lists" if self.kind == "iterable" else "/v1/list"
+        response = self.api("POST", path, {"name": name})
+        assert response.status_code == 200, response.text
+        return str(response.json()["listId" if self.kind == "iterable" else "list_id"])
+
     def create_sendgrid_list(self, name: str) -> str:
         response = self.api("POST", "/v3/marketing/lists", {"name": name})
         assert response.status_code == 201, response.text

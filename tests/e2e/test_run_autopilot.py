@@ -27,6 +27,11 @@ def test_mirror_removes_who_left_keeps_hand_added_and_guards_mass_removal(
     scenario.mirror_then_mass_removal_guard(setup_for("autopilot"))
 
 
+def test_mirror_never_removes_members_added_by_hand_before_the_first_run(
+        setup_for: Build) -> None:
+    scenario.mirror_keeps_members_added_by_hand_before_the_first_run(setup_for("autopilot"))
+
+
 def test_rows_autopilot_refuses_land_in_the_rejected_file(setup_for: Build) -> None:
     # Addresses segport's local check accepts but Autopilot's does not: the whole call is
     # refused with a 400 naming the row; segport sets that row aside and resends the rest.

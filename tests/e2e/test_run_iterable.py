@@ -23,6 +23,11 @@ def test_mirror_removes_who_left_keeps_hand_added_and_guards_mass_removal(
     scenario.mirror_then_mass_removal_guard(setup_for("iterable"))
 
 
+def test_mirror_never_removes_members_added_by_hand_before_the_first_run(
+        setup_for: Build) -> None:
+    scenario.mirror_keeps_members_added_by_hand_before_the_first_run(setup_for("iterable"))
+
+
 def test_rows_iterable_refuses_land_in_the_rejected_file(setup_for: Build) -> None:
     # Addresses segport's local check accepts (a Unicode letter, a 64-character domain label)
     # that Iterable refuses row by row, in a 200 answer with failCount > 0.

@@ -26,6 +26,13 @@ def test_mirror_removes_who_left_keeps_hand_added_and_guards_mass_removal(
     scenario.mirror_then_mass_removal_guard(setup, setup.create_sendgrid_list("Newsletter"))
 
 
+def test_mirror_never_removes_members_added_by_hand_before_the_first_run(
+        setup_for: Build) -> None:
+    setup = setup_for("sendgrid")
+    scenario.mirror_keeps_members_added_by_hand_before_the_first_run(
+        setup, setup.create_sendgrid_list("Newsletter"))
+
+
 def test_rows_sendgrid_refuses_land_in_the_rejected_file(setup_for: Build) -> None:
     # Each refused for a different reason: an address SendGrid's import job reports
     # undeliverable (its errors file), one its upload names as invalid (a 400: set aside, the

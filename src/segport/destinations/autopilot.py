@@ -31,6 +31,8 @@ from segport.destinations.http import ApiResponse, RequestRecord, encode_json
 from segport.model import DataCenter
 
 LIST_FIELD = "_autopilot_list"
+#: Members per page of ``GET /v1/list/{list_id}/contacts``.
+ROSTER_PAGE = 100
 
 
 class AutopilotDestination(Destination):
@@ -49,6 +51,12 @@ class AutopilotDestination(Destination):
     @classmethod
     def default_base_url(cls, data_center: DataCenter | None) -> str:
         return "https://api2.autopilothq.com/v1"
+
+    def __init__(self, api_key: str, base_url: str | None = None,
+                 data_center: DataCenter | None = None, **options: Any) -> None:
+        super().__init__(api_key, base_url, data_center, **options)
+        self._first_pages: dict[str, dict[str, Any]] = {}  # list id → roster page 1
+        self._rosters: dict[str, frozenset[str]] = {}  # list id → every member's email
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"autopilotapikey": key}
@@ -108,6 +116,58 @@ class AutopilotDestination(Destination):
                     f"{response.message()}).", response.status, response.message())
             return ListRef(str(response.body["list_id"]), name, 0)
         raise DestinationRequestError(f"Could not create Autopilot list {name!r}.", 0)
+
+    async def list_size(self, list_id: str) -> int | None:
+        """``total_contacts`` of the list's first page of members (kept for the roster)."""
+        page = self._first_pages[list_id] = await self._roster_page(list_id, None)
+        total = page.get("total_contacts")
+        return total if isinstance(total, int) else None
+
+    async def members_among(self, list_id: str, emails: Sequence[str], size: int | None
+                            ) -> set[str]:
+        """Few emails: one membership check each; else the list's roster, read once and kept
+        (``ROSTER_PAGE`` members a request) — whichever takes fewer requests."""
+        members = self._rosters.get(list_id)
+        if members is None and size is not None and len(emails) <= -(-size // ROSTER_PAGE):
+            checked = await asyncio.gather(*(self._is_member(list_id, e) for e in emails))
+            return {e for e, member in zip(emails, checked, strict=True) if member}
+        if members is None:
+            members = self._rosters[list_id] = await self._roster(list_id)
+        return {e for e in emails if e in members}
+
+    async def _roster(self, list_id: str) -> frozenset[str]:
+        """Every member's email, following the bookmarks page after page."""
+        page = self._first_pages.pop(list_id, None) or await self._roster_page(list_id, None)
+        emails: set[str] = set()
+        while True:
+            emails.update(str(c.get("Email", "")).strip().lower()
+                          for c in page.get("contacts") or () if isinstance(c, dict))
+            bookmark = page.get("bookmark")
+            if not bookmark:
+                return frozenset(e for e in emails if e)
+            page = await self._roster_page(list_id, str(bookmark))
+
+    async def _roster_page(self, list_id: str, bookmark: str | None) -> dict[str, Any]:
+        path = f"/list/{list_id}/contacts" + (f"/{quote(bookmark, safe='')}" if bookmark else "")
+        response = await self.session.request("GET", path, bucket=self.bucket,
+                                              record_path="/v1/list/{list_id}/contacts")
+        if not response.ok or not isinstance(response.body, dict):
+            raise DestinationRequestError(
+                f"Autopilot refused to list the members of list {list_id} (HTTP "
+                f"{response.status}: {response.message()}).", response.status, response.message())
+        return response.body
+
+    async def _is_member(self, list_id: str, email: str) -> bool:
+        response = await self.session.request(
+            "GET", f"/list/{list_id}/contact/{quote(email, safe='')}", bucket=self.bucket,
+            record_path="/v1/list/{list_id}/contact/{email}")
+        if response.status == 404:
+            return False
+        if not response.ok:
+            raise DestinationRequestError(
+                f"Autopilot refused a membership check on list {list_id} (HTTP "
+                f"{response.status}: {response.message()}).", response.status, response.message())
+        return True
 
     async def _upsert_batch(self, list_id: str, batch: Batch) -> BatchResult:
         """POST ≤ 100 contacts; rows a 400 names are set aside and the rest resent."""

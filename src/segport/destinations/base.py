@@ -143,6 +143,16 @@ class Destination(ABC):
         """The list called ``name``: reused when it exists, created when missing."""
 
     @abstractmethod
+    async def list_size(self, list_id: str) -> int | None:
+        """How many members the list holds (None: the platform cannot tell cheaply)."""
+
+    @abstractmethod
+    async def members_among(self, list_id: str, emails: Sequence[str], size: int | None
+                            ) -> set[str]:
+        """Which of ``emails`` (normalised) the list already holds. ``size`` (from
+        :meth:`list_size`) lets a platform pick the cheaper way to ask."""
+
+    @abstractmethod
     async def _upsert_batch(self, list_id: str, batch: Batch) -> BatchResult:
         """Send one batch that fits the limits."""
 

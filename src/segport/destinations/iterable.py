@@ -27,6 +27,7 @@ from segport.destinations.errors import (
     WrongDataCenterError,
 )
 from segport.destinations.http import ApiResponse, ApiSession, encode_json
+from segport.destinations.pacing import TokenBucket
 from segport.model import DataCenter
 
 HOSTS: dict[DataCenter, str] = {"us": "https://api.iterable.com", "eu": "https://api.eu.iterable.com"}
@@ -67,6 +68,8 @@ class IterableDestination(Destination):
     )
     #: How long a 400 invalidListId is retried for a list this client just created (others: 2 s).
     new_list_grace_s = 15.0
+    #: ``GET /api/lists/getUsers`` and ``/api/lists/{id}/size`` requests per minute.
+    list_reads_per_min = 5
 
     def __init__(self, api_key: str, base_url: str | None = None,
                  data_center: DataCenter | None = None, **options: Any) -> None:
@@ -77,6 +80,10 @@ class IterableDestination(Destination):
         if (base_url is None or real) and self.other_dc_url is None:
             self.other_dc_url = HOSTS["eu" if self.data_center == "us" else "us"]
         self._fresh_lists: set[str] = set()
+        self._members: dict[str, frozenset[str]] = {}  # list id → its members (getUsers)
+        # getUsers and size: "5 requests/minute, per project" — up to 5 at once, then paced.
+        self.read_bucket = TokenBucket(self.list_reads_per_min / 60, self.list_reads_per_min,
+                                       clock=self._clock, sleep=self._sleep)
 
     @classmethod
     def default_base_url(cls, data_center: DataCenter | None) -> str:
@@ -157,6 +164,36 @@ class IterableDestination(Destination):
             self._fresh_lists.add(str(list_id))
             return ListRef(str(list_id), name, 0)
         raise DestinationRequestError(f"Could not create Iterable list {name!r}.", 0)
+
+    async def list_size(self, list_id: str) -> int | None:
+        response = await self.session.request(
+            "GET", f"/api/lists/{_list_number(list_id)}/size", bucket=self.read_bucket,
+            record_path="/api/lists/{listId}/size")
+        self._raise_unless_ok(response, f"count list {list_id}")
+        try:
+            return int(str(response.body).strip())
+        except ValueError:
+            raise DestinationResponseError("Iterable's list size was not a number.") from None
+
+    async def members_among(self, list_id: str, emails: Sequence[str], size: int | None
+                            ) -> set[str]:
+        """From the list's whole membership (``getUsers``, read once per list and kept)."""
+        members = self._members.get(list_id)
+        if members is None:
+            response = await self.session.request(
+                "GET", "/api/lists/getUsers", params={"listId": str(_list_number(list_id))},
+                bucket=self.read_bucket)
+            self._raise_unless_ok(response, f"read the members of list {list_id}")
+            text = "" if response.body is None else str(response.body)
+            members = self._members[list_id] = frozenset(
+                line.strip().lower() for line in text.splitlines() if line.strip())
+        return {e for e in emails if e in members}
+
+    def _raise_unless_ok(self, response: ApiResponse, what: str) -> None:
+        if not response.ok:
+            raise DestinationRequestError(
+                f"Iterable refused to {what} (HTTP {response.status}: {response.message()}).",
+                response.status, response.message())
 
     def upsert_body(self, list_id: str, items: Sequence[bytes]) -> bytes:
         return (b'{"listId":%d,"subscribers":[' % _list_number(list_id)

@@ -28,6 +28,7 @@ from segport.destinations.errors import (
     DestinationResponseError,
 )
 from segport.destinations.http import ApiResponse, encode_json
+from segport.destinations.sendgrid_search import SEARCH_BATCH, search_contacts
 from segport.destinations.sendgrid_support import (
     MAX_LENGTHS,
     any_longer,
@@ -38,8 +39,6 @@ from segport.destinations.sendgrid_support import (
     too_long,
 )
 from segport.model import DataCenter
-
-SEARCH_BATCH = 100
 
 
 class SendGridDestination(Destination):
@@ -59,8 +58,8 @@ class SendGridDestination(Destination):
     #: least ~0.5 s: asking sooner is wasted), then every ``poll_start_s``, growing by
     #: ``poll_growth`` up to ``poll_max_s``.
     poll_first_s = 0.5
-    poll_start_s = 0.25
-    poll_growth = 1.25
+    poll_start_s = 0.1
+    poll_growth = 1.5
     poll_max_s = 1.0
 
     def __init__(self, api_key: str, base_url: str | None = None,
@@ -159,6 +158,23 @@ class SendGridDestination(Destination):
         body = response.body if isinstance(response.body, dict) else {}
         return ListRef(str(body["id"]), str(body.get("name", name)), 0)
 
+    async def list_size(self, list_id: str) -> int | None:
+        response = await self.session.request(
+            "GET", f"/v3/marketing/lists/{list_id}/contacts/count", bucket=self.other_bucket,
+            record_path="/v3/marketing/lists/{id}/contacts/count")
+        self._raise_unless_ok(response, "count the list's contacts")
+        body = response.body if isinstance(response.body, dict) else {}
+        count = body.get("contact_count")
+        if not isinstance(count, int):
+            raise DestinationResponseError("SendGrid counted a list without 'contact_count'.")
+        return count
+
+    async def members_among(self, list_id: str, emails: Sequence[str], size: int | None
+                            ) -> set[str]:
+        """Looked up 100 at a time: the contacts whose ``list_ids`` hold the list."""
+        found = await search_contacts(self.session, self.other_bucket, emails, [])
+        return {e for e, contact in found.items() if list_id in (contact.get("list_ids") or ())}
+
     def _raise_unless_ok(self, response: ApiResponse, what: str) -> None:
         if not response.ok:
             raise DestinationRequestError(
@@ -185,7 +201,8 @@ class SendGridDestination(Destination):
     async def _remove_batch(self, list_id: str, emails: Sequence[str]) -> BatchResult:
         """Look the emails up for contact ids, then remove those ids from the list."""
         result = BatchResult()
-        ids = await self._contact_ids([e for e in emails if e], result)
+        found = await search_contacts(self.session, self.other_bucket, emails, result.records)
+        ids = {e: str(c["id"]) for e, c in found.items()}
         # Not a contact at all (404, "contact not found", invalid address): not on the list.
         result.outcomes.extend(RowOutcome(e, True, "not a contact") for e in emails
                                if e not in ids)
@@ -206,31 +223,6 @@ class SendGridDestination(Destination):
             result.outcomes.extend(failed(ids, f"HTTP {response.status}: {response.message()}",
                                           retryable=False))
         return result
-
-    async def _contact_ids(self, emails: list[str], into: BatchResult) -> dict[str, str]:
-        """email → contact id for those that are contacts; invalid addresses are skipped."""
-        ids: dict[str, str] = {}
-        while emails:
-            response = await self.session.request(
-                "POST", "/v3/marketing/contacts/search/emails", json_body={"emails": emails},
-                bucket=self.other_bucket, records=into.records)
-            if response.status == 400:
-                named = bad_rows(response.body, len(emails))
-                if not named:
-                    self._raise_unless_ok(response, "search contacts")
-                emails = [e for i, e in enumerate(emails) if i not in named]
-                continue
-            if response.status == 404:
-                return ids
-            self._raise_unless_ok(response, "search contacts")
-            found = response.body.get("result") if isinstance(response.body, dict) else None
-            lower = {k.lower(): v for k, v in (found or {}).items() if isinstance(v, dict)}
-            for email in emails:
-                contact = (lower.get(email.lower()) or {}).get("contact") or {}
-                if contact.get("id"):
-                    ids[email] = str(contact["id"])
-            return ids
-        return ids
 
     async def confirm(self, result: BatchResult) -> BatchResult:
         """Poll every job (concurrently) until it leaves ``pending``; rows are acknowledged only

@@ -26,6 +26,8 @@ from segport.engine.spool import Change, Plan
 
 #: Rows fetched from the plan's spool at a time (the destination re-batches them).
 FETCH_ROWS = 2_000
+#: Adds asked about at a time when the list holds members segport did not put there.
+CHECK_ROWS = 2_000
 #: Removals committed per ledger transaction (each is removed in the platform's batch size).
 REMOVE_CHUNK = 1_000
 #: Placeholder list id of a segment whose list does not exist yet (``"(new list) SEGMENT"``):
@@ -71,14 +73,17 @@ class Applier:
             counts = segment.counts
             if counts.adds + counts.updates + counts.removals == 0:
                 continue
-            list_id = await self.list_for(segment.name)
+            list_id, created = await self.list_for(segment.name)
             if counts.adds + counts.updates:
-                await self.upsert(segment.name, list_id)
+                theirs = set() if created or not counts.adds else await self.theirs(
+                    segment.name, list_id)
+                await self.upsert(segment.name, list_id, theirs)
             if counts.removals:
                 await self.remove(segment.name, list_id)
 
-    async def list_for(self, segment: str) -> str:
-        """The segment's list id: the export's, else found or created by the segment's name."""
+    async def list_for(self, segment: str) -> tuple[str, bool]:
+        """The segment's list id (the export's, else found or created by the segment's name),
+        and whether it was created now."""
         if self.plan.export.list_id:
             list_id, name, created = self.plan.export.list_id, None, False
         elif (planned := self.plan.segment(segment).list_id) and not planned.startswith(
@@ -88,10 +93,24 @@ class Applier:
             ref = await self.dest.ensure_list(segment)
             list_id, name, created = ref.id, ref.name, ref.id != planned
         self.emit(ListReady(segment, list_id, name, created))
-        return list_id
+        return list_id, created
 
-    async def upsert(self, segment: str, list_id: str) -> None:
-        """Adds then updates, through the destination's pipelined upload."""
+    async def theirs(self, segment: str, list_id: str) -> set[str]:
+        """The segment's adds that the list holds already though segport did not put them
+        there (added by hand, or by another tool): recorded as not segport's, so mirror mode
+        never removes them. Asked only when the list holds members segport did not record."""
+        size = await self.dest.list_size(list_id)
+        ours = await asyncio.to_thread(self.ledger.member_count, self.export, list_id=list_id)
+        if size is not None and size <= ours:
+            return set()
+        found: set[str] = set()
+        for emails in self.plan.add_emails(segment, CHECK_ROWS):
+            found |= await self.dest.members_among(list_id, emails, size)
+        return found
+
+    async def upsert(self, segment: str, list_id: str, theirs: set[str]) -> None:
+        """Adds then updates, through the destination's pipelined upload; an add already on
+        the list (``theirs``) is delivered but not recorded as segport's membership."""
         in_flight: dict[str, Change] = {}
 
         def contacts() -> Iterator[Contact]:
@@ -112,8 +131,9 @@ class Applier:
                 if change is None:
                     continue  # not ours (a platform echoing a normalised form twice)
                 if outcome.accepted:
-                    delivered.append(Delivered(outcome.email, change.fingerprint,
-                                               added=change.kind == "add"))
+                    delivered.append(Delivered(
+                        outcome.email, change.fingerprint,
+                        added=change.kind == "add" and outcome.email not in theirs))
                 else:
                     refused.append(_rejection(outcome, change.key))
             await self._commit(segment, list_id, "upsert", delivered, refused)

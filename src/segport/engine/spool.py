@@ -152,6 +152,18 @@ class Plan:
             raise RuntimeError("the plan is closed")
         return self._con.cursor()
 
+    def add_emails(self, segment: str, batch_size: int = 1000) -> Iterator[list[str]]:
+        """The normalised emails of the segment's adds, ``batch_size`` at a time."""
+        cur = self._cursor()
+        try:
+            cur.execute("SELECT r.email FROM cls c JOIN rows r ON r.ord = c.ord "
+                        "WHERE c.seg = ? AND c.kind = ? ORDER BY c.ord",
+                        [self._index[segment], KIND_CODES["add"]])
+            while rows := cur.fetchmany(batch_size):
+                yield [r[0] for r in rows]
+        finally:
+            cur.close()
+
     def changes(self, segment: str, kind: ChangeKind, batch_size: int = 1000
                 ) -> Iterator[list[Change]]:
         """The segment's adds, updates or removals in source order, ``batch_size`` at a time."""
