@@ -272,14 +272,20 @@ def segport_run(workspace: Path, key: str) -> dict[str, Any]:
     for t in readers:
         t.start()
     polled = 0
-    while True:  # the child reports its peak at exit; polling VmHWM cross-checks it
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        polled = max(polled, _hwm_kb(proc.pid) or 0)
-        loads = max(loads, os.getloadavg()[0])
-        time.sleep(0.2)
+    exited = threading.Event()
+
+    def poll() -> None:  # the child reports its peak at exit; polling VmHWM cross-checks it
+        nonlocal polled, loads
+        while not exited.wait(0.2):
+            polled = max(polled, _hwm_kb(proc.pid) or 0)
+            loads = max(loads, os.getloadavg()[0])
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    _, status, usage = os.wait4(proc.pid, 0)  # the exit itself times the run, not a poll
     seconds = time.perf_counter() - started
+    exited.set()
+    poller.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     for t in readers:
         t.join()

@@ -8,12 +8,15 @@ traceback context or record can contain the key.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import certifi
 import httpx
 
 from segport.destinations.errors import (
@@ -47,6 +50,13 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 RetryWhen = Callable[[ApiResponse], bool]
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The certificate-verifying TLS context every client shares (httpx's default, built once
+    a process: loading the CA bundle costs tens of milliseconds)."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class ApiSession:
     """A paced, retrying JSON client for one platform account."""
 
@@ -77,8 +87,10 @@ class ApiSession:
         self._clock = clock
         self._sleep = sleep
         self._slots = asyncio.Semaphore(max(1, max_in_flight))
+        self._timeout = timeout or DEFAULT_TIMEOUT
+        self._transport = transport
         self._client = httpx.AsyncClient(
-            base_url=self.base_url,
+            base_url=self.base_url, verify=tls_context(),
             headers={**auth_headers, "Accept": "application/json"},
             timeout=timeout or DEFAULT_TIMEOUT,
             limits=httpx.Limits(
@@ -87,9 +99,7 @@ class ApiSession:
             transport=transport,
             follow_redirects=False,
         )
-        # For URLs on other hosts (pre-signed downloads): no auth header, ever.
-        self._bare = httpx.AsyncClient(timeout=timeout or DEFAULT_TIMEOUT, transport=transport,
-                                       follow_redirects=True)
+        self._bare_client: httpx.AsyncClient | None = None
 
     def __repr__(self) -> str:
         return f"ApiSession({self.name!r}, {self.base_url!r})"
@@ -97,7 +107,18 @@ class ApiSession:
     async def aclose(self) -> None:
         """Close the keep-alive connections."""
         await self._client.aclose()
-        await self._bare.aclose()
+        if self._bare_client is not None:
+            await self._bare_client.aclose()
+
+    @property
+    def _bare(self) -> httpx.AsyncClient:
+        """For URLs on other hosts (pre-signed downloads): no auth header, ever. Made when
+        first needed."""
+        if self._bare_client is None:
+            self._bare_client = httpx.AsyncClient(
+                timeout=self._timeout, transport=self._transport, verify=tls_context(),
+                follow_redirects=True)
+        return self._bare_client
 
     def same_origin(self, url: str) -> bool:
         """Whether ``url`` is on this session's host (so the key may be sent there)."""
