@@ -49,12 +49,14 @@ def test_port_rule_and_description() -> None:
 
 
 def test_busy_port_is_reported_with_its_number() -> None:
+    sandbox = free_triple()  # N, N+1, N+2 free a moment ago (another process may take N)
+    port = sandbox.port
+    sandbox.close()
     with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
+        busy.bind(("127.0.0.1", port + 1))
         busy.listen()
-        port = busy.getsockname()[1]
-        with pytest.raises(OSError, match=f"127.0.0.1:{port}"):
-            Sandbox(port=port - 1).bind()  # SendGrid's port (N+1) is taken
+        with pytest.raises(OSError, match=f"127.0.0.1:{port + 1}"):
+            Sandbox(port=port).bind()  # SendGrid's port (N+1) is taken
 
 
 async def test_serve_forever_in_an_event_loop_with_start_up_config() -> None:
