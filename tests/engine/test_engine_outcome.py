@@ -64,8 +64,9 @@ def test_run_state_folds_events_into_counters_rate_and_eta() -> None:
     assert state.eta() == (50 - 42) / 4.2
     assert state.waits == {"rate_limited": 3.0, "pace": 0.5} and state.rate_limited == 1
     assert state.requests == 1
-    state(RunFinished("completed_with_rejections", {}, 12.0, 7, "news"))
-    assert state.stage == "completed_with_rejections" and state.finished is not None
+    result = RunResult(7, "news", "completed_with_rejections", {"accepted": 39}, 12.0)
+    state(RunFinished(result))
+    assert state.stage == "completed_with_rejections" and state.finished is result
 
 
 def test_a_refused_plan_is_shown_as_refused() -> None:

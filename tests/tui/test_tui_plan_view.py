@@ -199,7 +199,7 @@ async def test_plan_from_the_palette_then_run_now_opens_the_run_panel(
         try:
             await asyncio.sleep(3600)
         finally:  # the app closes: the panel cancels the run
-            on_event(RunFinished("cancelled", {}, 0.0, 1, "Newsletter"))
+            on_event(RunFinished(RunResult(1, "Newsletter", "cancelled", {}, 0.0)))
         raise AssertionError("unreachable")
 
     monkeypatch.setattr(running, "run", waiting_run)

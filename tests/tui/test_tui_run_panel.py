@@ -99,6 +99,8 @@ async def test_run_from_home_shows_live_counts_then_the_summary(tmp_path: Path,
         await _finished(pilot, panel)
         result = panel.result
         assert result is not None and result.outcome == "completed_with_rejections"
+        # the engine's RunFinished carries the very result the run returned
+        assert panel.driver is not None and panel.driver.state.finished is result
         text = _flat(app)
         assert f"Completed with rejections · run {result.run_id}" in text
         assert "Rows kept back or refused, with reasons: ws/runs/" in text
@@ -221,9 +223,9 @@ async def test_escape_cancels_saying_cancelling_at_once_then_the_outcome(
             await asyncio.sleep(3600)
         except asyncio.CancelledError:
             await asyncio.to_thread(release.wait, 10)
-        detail = "Cancelled by the user."
-        on_event(RunFinished("cancelled", {}, 1.0, 3, "Newsletter", detail))
-        return RunResult(3, "Newsletter", "cancelled", {}, 1.0, detail)
+        result = RunResult(3, "Newsletter", "cancelled", {}, 1.0, "Cancelled by the user.")
+        on_event(RunFinished(result))
+        return result
 
     monkeypatch.setattr(running, "run", slow_run)
     export = Export("Newsletter", "iterable", ("Everyone",), {"email": "e_mail"},
@@ -277,13 +279,13 @@ async def scripted_run(ctx: Any, prepared: Any, on_event: Any, *,
     counts = {"accepted": 395, "rejected": 2, "invalid": 2, "duplicates": 2}
     rejected = str(ctx.workspace.runs_dir / "7" / "rejected.csv")
     detail = "Rows kept back or refused: 2 invalid, 2 duplicates, 2 rejected."
-    events.append(RunFinished("completed_with_rejections", counts, 2.5, 7, "Newsletter",
-                              detail, rejected))
+    result = RunResult(7, "Newsletter", "completed_with_rejections", counts, 2.5, detail,
+                       rejected)
+    events.append(RunFinished(result))
     for event in events:
         on_event(event)
     await asyncio.sleep(0)
-    return RunResult(7, "Newsletter", "completed_with_rejections", counts, 2.5, detail,
-                     rejected)
+    return result
 
 
 def test_snapshot_of_a_finished_run(snap_compare: Any, tmp_path: Path,

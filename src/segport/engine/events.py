@@ -10,7 +10,9 @@ plain data and cheap to build, never one per row.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from segport.engine.outcome import RunResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,17 +127,15 @@ class RequestLogged:
 
 @dataclass(frozen=True, slots=True)
 class RunFinished:
-    """A run ended: ``outcome`` is succeeded, completed_with_rejections, failed or cancelled;
-    ``detail`` says why when it is not a success; ``rejected_file`` holds the rows kept back
-    or refused (None when there were none)."""
+    """A run ended; ``result`` is how, exactly as the run returns it (outcome, counts per run
+    and per segment, duration, run id, export, why when not a success, rejected file)."""
 
-    outcome: str
-    counts: Mapping[str, int] = field(default_factory=dict)
-    duration: float = 0.0
-    run_id: int = 0
-    export: str = ""
-    detail: str | None = None
-    rejected_file: str | None = None
+    result: RunResult
+
+    @property
+    def outcome(self) -> str:
+        """The result's outcome: succeeded, completed_with_rejections, failed or cancelled."""
+        return self.result.outcome
 
 
 Event = (PlanStarted | RowsRead | PlanReady | PlanFinished | RunStarted | ListReady | BatchSent

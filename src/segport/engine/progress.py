@@ -24,6 +24,7 @@ from segport.engine.events import (
     RunFinished,
     RunStarted,
 )
+from segport.engine.outcome import RunResult
 
 
 @dataclass
@@ -71,7 +72,8 @@ class RunState:
     requests: int = 0
     refusal: str | None = None
     refusal_kinds: tuple[str, ...] = ()
-    finished: RunFinished | None = None
+    #: How the run ended, once it has (from :class:`RunFinished`).
+    finished: RunResult | None = None
     sending_since: float | None = None
 
     def segment(self, name: str) -> SegmentState:
@@ -116,7 +118,7 @@ class RunState:
             case RequestLogged():
                 self.requests += 1
             case RunFinished():
-                self.finished, self.stage = event, event.outcome
+                self.finished, self.stage = event.result, event.result.outcome
 
     @property
     def work(self) -> int:

@@ -210,9 +210,10 @@ def _finish(job: RunJob, ledger: Ledger, run_id: int, plan: Plan | None, calls: 
     finally:
         if plan is not None:
             plan.close()
-    emit(RunFinished(outcome, totals, duration, run_id, job.export.name, detail, rejected))
-    return RunResult(run_id, job.export.name, outcome, totals, duration, detail, rejected,
-                     segments)
+    result = RunResult(run_id, job.export.name, outcome, totals, duration, detail, rejected,
+                       segments)
+    emit(RunFinished(result))
+    return result
 
 
 def _segment_counts(plan: Plan | None, done: Mapping[str, Mapping[str, int]]
