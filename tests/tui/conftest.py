@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import tui_support
 
+from segport.tui import format as tui_format
 from segport.tui.app import SegportApp
-from segport.tui.screens import run_detail
 
 #: "Now" for tests that freeze the clock (run ages such as "20 min ago").
 FROZEN_NOW = datetime(2025, 3, 5, 17, 0, tzinfo=UTC)
@@ -49,5 +49,5 @@ def utc() -> Iterator[None]:
 @pytest.fixture
 def frozen_clock(monkeypatch: pytest.MonkeyPatch, utc: None) -> datetime:
     """Run times and ages are shown as if it were :data:`FROZEN_NOW` (in UTC)."""
-    monkeypatch.setattr(run_detail, "current_time", lambda: FROZEN_NOW)
+    monkeypatch.setattr(tui_format, "current_time", lambda: FROZEN_NOW)
     return FROZEN_NOW

@@ -7,7 +7,17 @@ from typing import Any
 
 import pytest
 from textual.widgets import Button, Checkbox, Collapsible, Input, RadioButton, RadioSet
-from tui_support import app_for, build_workspace, fill, screen_text, settle, type_into, wait_for
+from tui_steps import connection_wizard
+from tui_support import (
+    app_for,
+    build_workspace,
+    fill,
+    footer_text,
+    screen_text,
+    settle,
+    type_into,
+    wait_for,
+)
 
 from segport.destinations import AccountInfo, WrongDataCenterError
 from segport.errors import SecretStoreError
@@ -15,7 +25,7 @@ from segport.privacy import PRIVACY_STATEMENT_VERSION
 from segport.sandbox.defaults import DEMO_KEYS
 from segport.secrets import KeyringStore, MemoryStore, connection_entry
 from segport.tui.screens import connect_step
-from segport.tui.screens.connect_step import ConnectStep
+from segport.tui.screens.connect_step import ConnectStep, ExportUserStep, SaveConnectionStep
 from segport.tui.screens.connection_steps import ConnectionForm, KeyStep, TypeStep
 from segport.tui.screens.connection_wizard import ConnectionWizard
 from segport.tui.screens.home import HomeScreen
@@ -300,5 +310,31 @@ async def test_save_failure_is_shown_and_nothing_is_saved(tmp_path: Path) -> Non
         await pilot.pause()
         await pilot.press("ctrl+n")  # Save
         await wait_for(pilot, lambda: "could not store a key" in screen_text(app))
-        assert app.screen is wizard and wizard.check_action("next", ()) is True  # try again
+        assert app.screen is wizard and wizard.check_action("save", ()) is True  # try again
     assert Workspace(tmp_path / "ws").load().connections == {}
+
+
+async def test_the_footer_says_save_on_the_last_step_like_its_button(tmp_path: Path) -> None:
+    secrets = MemoryStore()
+    build_workspace(tmp_path / "ws", secrets=secrets)
+    app = app_for(tmp_path / "ws", secrets=secrets)
+    async with app.run_test(size=(120, 40)) as pilot:
+        wizard = await connection_wizard(pilot, 5)
+        assert isinstance(wizard.step, ExportUserStep)
+        await pilot.press("space")  # confirm the export user: Next is enabled
+        assert wizard.check_action("next", ()) is True
+        await wait_for(pilot, lambda: "^n Next" in footer_text(app), what="Next in the footer")
+        assert "Save" not in footer_text(app)
+        await pilot.press("ctrl+n")
+        assert isinstance(wizard.step, SaveConnectionStep)
+        assert str(wizard.query_one("#wizard-next", Button).label) == "Save"
+        await wait_for(pilot, lambda: "^n Save" in footer_text(app), what="Save in the footer")
+        assert "Next" not in footer_text(app)
+        assert wizard.check_action("next", ()) is False  # hidden: its pair shows instead
+        await pilot.press("ctrl+b")  # Back: Next again
+        assert isinstance(wizard.step, ExportUserStep)
+        await wait_for(pilot, lambda: "^n Next" in footer_text(app), what="Next again")
+        assert "Save" not in footer_text(app)
+        await pilot.press("ctrl+n", "ctrl+n")  # the footer's Save key saves
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), what="home")
+    assert list(Workspace(tmp_path / "ws").load().connections) == ["SendGrid – EU news"]

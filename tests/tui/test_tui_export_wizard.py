@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import RadioButton, RadioSet, Select, SelectionList, Switch
-from tui_support import app_for, build_workspace, fill, screen_text, settle, wait_for
+from textual.widgets import Button, RadioButton, RadioSet, Select, SelectionList, Switch
+from tui_steps import export_wizard
+from tui_support import app_for, build_workspace, fill, footer_text, screen_text, settle, wait_for
 
 from segport.destinations import make_destination
 from segport.sandbox.defaults import DEMO_KEYS
@@ -188,3 +189,21 @@ async def test_none_shared_with_a_contributor_is_said_plainly(tmp_path: Path) ->
         assert "none is shared with contributors" in text and "administrator (ana)" in text
         assert "Private" not in text
         assert wizard.check_action("next", ()) is None
+
+
+async def test_the_footer_says_save_on_the_last_step_then_nothing_to_save(
+        tmp_path: Path) -> None:
+    build_workspace(tmp_path / "ws", connections={"Iterable – EU newsletter": ("iterable", True)})
+    app = app_for(tmp_path / "ws")
+    async with app.run_test(size=(120, 40)) as pilot:
+        wizard = await export_wizard(pilot, 5)  # Mode and schedule
+        await wait_for(pilot, lambda: "^n Next" in footer_text(app), what="Next in the footer")
+        assert "Save" not in footer_text(app)
+        await _next(pilot, wizard, "Save")
+        assert str(wizard.query_one("#wizard-next", Button).label) == "Save"
+        await wait_for(pilot, lambda: "^n Save" in footer_text(app), what="Save in the footer")
+        assert "Next" not in footer_text(app)
+        await pilot.press("ctrl+n")  # the footer's Save key saves
+        await wait_for(pilot, lambda: "It has not run yet." in screen_text(app), what="saved")
+        assert wizard.check_action("save", ()) is None  # saved: shown, but nothing to do
+    assert "VIP to Iterable" in Workspace(tmp_path / "ws").load().exports

@@ -101,8 +101,10 @@ async def test_runs_tab_last_run_column_and_run_details(tmp_path: Path,
                      "Connection     SendGrid – private (SendGrid)", "Export user    ana",
                      "Rejected rows  ws/runs/2-Private/rejected.csv"):
             assert line in text, line
-        assert _rows(app, "#run-segments") == [
-            ["Big spenders", "2", "1", "0", "1", "0", "0", "0", "1", "1", "0", "0", "0"]]
+        # read, invalid, dupes, adds, updates, removals, unchanged; then sent, accepted,
+        # rejected, failed, removed
+        assert _rows(app, "#run-planned") == [["Big spenders", "2", "1", "0", "1", "0", "0", "0"]]
+        assert _rows(app, "#run-sent") == [["Big spenders", "1", "1", "0", "0", "0"]]
         assert _rows(app, "#run-calls") == [
             ["GET /v3/marketing/lists 200", "1"], ["PUT /v3/marketing/contacts 429", "1"],
             ["PUT /v3/marketing/contacts 202", "1"],
@@ -179,6 +181,35 @@ async def test_a_real_run_shows_on_home_and_in_its_details(tmp_path: Path, sandb
         calls = dict(_rows(app, "#run-calls"))
         assert any(c.startswith("POST /api/lists/subscribe 200") for c in calls), calls
         assert DEMO_KEYS["iterable"] not in text
+
+
+LONG = "Customers who bought twice in the last ninety days and opened every newsletter"
+
+
+@pytest.mark.parametrize("width", [120, 80])
+async def test_run_detail_counts_fit_the_screen_with_long_segment_names(
+        tmp_path: Path, width: int) -> None:
+    root = tmp_path / "ws"
+    build_workspace(root, connections=CONNS, exports=[NEWSLETTER])
+    big = {"read": 150_000, "adds": 149_000, "unchanged": 1_000, "sent": 149_000,
+           "accepted": 148_998, "rejected": 2}
+    run_id = record_run(root, "Newsletter", counts=big,
+                        segments={LONG: big, "Everyone": {"read": 5, "adds": 5}})
+    app = app_for(root)
+    async with app.run_test(size=(width, 40)) as pilot:
+        await settle(pilot)
+        screen = RunDetailScreen(run_id)
+        app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.loaded, what="the run detail")
+        await pilot.pause()
+        text = screen_text(app)
+        for table_id in ("#run-planned", "#run-sent"):
+            table = screen.query_one(table_id, DataTable)
+            assert table.region.right <= width and table.max_scroll_x == 0, (table_id, text)
+            assert table.get_cell(LONG, "segment").plain == LONG  # the name is kept whole
+            assert table.rows[LONG].height > 1  # and wraps, shown in full
+        assert all(word in text for word in LONG.split())
+        assert "150,000" in text and "148,998" in text
 
 
 # -- attach -------------------------------------------------------------------------------------

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tui_support import app_for, build_workspace, settle
+from tui_steps import connection_wizard
+from tui_support import app_for, build_workspace, footer_text, settle, wait_for
 
 from segport.tui.settings import TuiSettings, load_settings, save_settings, settings_path
 from segport.tui.themes import builtin_themes, theme_from_toml, user_themes
+from segport.tui.widgets.wizard import wizard_keymap
+from segport.workspace import Workspace
 
 
 def test_shipped_themes_load() -> None:
@@ -66,3 +69,25 @@ async def test_user_theme_and_keymap_override(tmp_path: Path) -> None:
         assert app.theme == "my-theme"
         await pilot.press("n")
         assert app.screen.__class__.__name__ == "ConnectionWizard"
+
+
+def test_the_wizard_save_key_follows_the_next_key_unless_set() -> None:
+    assert wizard_keymap({"home.add-export": "x"}) == {"home.add-export": "x"}
+    assert wizard_keymap({"wizard.next": "ctrl+right"}) == {"wizard.next": "ctrl+right",
+                                                            "wizard.save": "ctrl+right"}
+    assert wizard_keymap({"wizard.save": "ctrl+s"}) == {"wizard.next": "ctrl+n",
+                                                        "wizard.save": "ctrl+s"}
+
+
+async def test_a_remapped_next_key_also_saves_on_the_last_step(tmp_path: Path) -> None:
+    save_settings(TuiSettings(keymap={"wizard.next": "ctrl+right"}))
+    build_workspace(tmp_path / "ws")
+    app = app_for(tmp_path / "ws")
+    async with app.run_test(size=(120, 40)) as pilot:
+        wizard = await connection_wizard(pilot, 6)  # the last step: Save
+        active = {key: b.binding.id for key, b in wizard.active_bindings.items()}
+        assert active.get("ctrl+right") == "wizard.save" and "ctrl+n" not in active
+        await wait_for(pilot, lambda: "Save" in footer_text(app), what="Save in the footer")
+        await pilot.press("ctrl+right")
+        await wait_for(pilot, lambda: app.screen is not wizard, what="the wizard to close")
+    assert list(Workspace(tmp_path / "ws").load().connections) == ["SendGrid – EU news"]

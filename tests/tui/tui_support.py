@@ -131,6 +131,11 @@ def screen_text(app: object) -> str:
     return "\n".join(strip.text.rstrip() for strip in strips)
 
 
+def footer_text(app: object) -> str:
+    """The footer's keys as shown (the screen's last line, spaces squeezed): ``^n Next ...``."""
+    return " ".join(screen_text(app).splitlines()[-1].split())
+
+
 async def type_into(pilot: Pilot[object], selector: str, text: str) -> None:
     """Focus an input and type ``text`` key by key."""
     widget = pilot.app.screen.query_one(selector, Input)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
@@ -19,6 +18,7 @@ from segport.model import WorkspaceConfig
 from segport.secrets import SecretStore, default_store
 from segport.tui.commands import SegportCommands
 from segport.tui.flows import WorkspaceFlows
+from segport.tui.format import workspace_label
 from segport.tui.settings import (
     DEFAULT_THEME,
     TuiSettings,
@@ -27,6 +27,7 @@ from segport.tui.settings import (
     user_themes_dir,
 )
 from segport.tui.themes import builtin_themes, user_themes
+from segport.tui.widgets.wizard import wizard_keymap
 from segport.tui.widgets.workers import ReportWorkerErrors
 from segport.workspace import Workspace, resolve_location
 
@@ -36,17 +37,6 @@ if TYPE_CHECKING:
 
 #: Profiles generated when the first-run screen creates the demo workspace.
 DEMO_PROFILES = 150_000
-
-
-def workspace_label(root: Path) -> str:
-    """The workspace folder as a person reads it: relative to here, or to home, or in full."""
-    for base, prefix in ((Path.cwd(), ""), (Path.home(), "~/")):
-        try:
-            relative = root.relative_to(base)
-        except ValueError:
-            continue
-        return prefix + str(relative) if str(relative) != "." else (prefix or ".")
-    return str(root)
 
 
 class SegportApp(WorkspaceFlows, ReportWorkerErrors, App[int]):
@@ -80,7 +70,7 @@ class SegportApp(WorkspaceFlows, ReportWorkerErrors, App[int]):
         self._themes = themes
         for theme in themes:
             self.register_theme(theme)
-        self.set_keymap(settings.keymap)
+        self.set_keymap(wizard_keymap(settings.keymap))
 
     # -- workspace state -------------------------------------------------------------------------
     def reload(self) -> WorkspaceConfig | None:

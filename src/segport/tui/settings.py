@@ -5,6 +5,8 @@ theme = "segport-light"
 [keymap]
 "wizard.next" = "ctrl+right"    # binding id = key(s)
 ```
+
+The wizards' last-step Save key (``wizard.save``) follows ``wizard.next`` unless given its own.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from textual.widgets import Button, DataTable, Static
 
 from segport.engine.records import RunRecord
 from segport.model import Export
-from segport.tui.screens.run_detail import last_run_text
+from segport.tui.format import last_run_text
 from segport.tui.widgets.home_pane import HomePane, selected_key
 
 #: How often the "Last run" column is redrawn, in seconds ("2 min ago" keeps telling the truth).

@@ -16,13 +16,8 @@ from textual.widgets import DataTable, Static
 from segport.engine.records import RunRecord
 from segport.manage.context import Context
 from segport.manage.running import runs
-from segport.tui.screens.run_detail import (
-    RunDetailScreen,
-    duration_text,
-    outcome_words,
-    right,
-    short_time,
-)
+from segport.tui.format import duration_text, outcome_words, right, short_time
+from segport.tui.screens.run_detail import RunDetailScreen
 from segport.tui.widgets.home_pane import HomePane, selected_key
 
 #: How many runs the Runs tab lists (newest first).

@@ -8,7 +8,7 @@ from textual.widgets import ProgressBar, Static
 
 from segport.engine.outcome import RunResult
 from segport.engine.progress import RunState
-from segport.tui.screens.run_detail import shown_path
+from segport.tui.format import shown_path
 from segport.tui.widgets.run_view import seconds, share, show_reading
 
 OUTCOME_TITLES = {

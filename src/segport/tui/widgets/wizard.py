@@ -1,9 +1,15 @@
-"""A wizard: steps in a ContentSwitcher, Back/Next, and Next disabled until the step is valid."""
+"""A wizard: steps in a ContentSwitcher, Back/Next, and Next disabled until the step is valid.
+
+On the last step Next saves: the button and the footer say "Save" there. The footer's key is one
+of two bindings of the same key, ``wizard.next`` and ``wizard.save``; :meth:`check_action`
+hides the one that does not apply to the step shown (Textual's dynamic bindings). A keymap that
+moves one of them moves both (:func:`wizard_keymap`), unless it gives each its own key.
+"""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import ClassVar, Generic, TypeVar
 
 from textual import on
@@ -38,6 +44,20 @@ def pressed_index(radio_set: RadioSet) -> int | None:
     """The index of the pressed button, read from the buttons (no message round trip)."""
     buttons = list(radio_set.query(RadioButton))
     return next((i for i, button in enumerate(buttons) if button.value), None)
+
+
+def wizard_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
+    """``keymap`` with the Save key following the Next key unless it has one of its own.
+
+    Both start on one key, and Textual's keymap moves a key's bindings away together: remapping
+    only ``wizard.next`` would leave the last step without a Save key (and remapping only
+    ``wizard.save`` would leave the others without Next)."""
+    found = dict(keymap)
+    if "wizard.next" in found or "wizard.save" in found:
+        default = next(b.key for b in WizardScreen.BINDINGS if b.id == "wizard.next")
+        found.setdefault("wizard.next", default)
+        found.setdefault("wizard.save", found["wizard.next"])
+    return found
 
 
 class StepChanged(Message):
@@ -93,6 +113,7 @@ class WizardScreen(ReportWorkerErrors, Screen[ResultT], Generic[ResultT]):
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("ctrl+n", "next", "Next", id="wizard.next"),
+        Binding("ctrl+n", "save", "Save", id="wizard.save"),
         Binding("ctrl+b", "back", "Back", id="wizard.back"),
         Binding("escape", "cancel", "Cancel", id="wizard.cancel"),
     ]
@@ -141,6 +162,11 @@ class WizardScreen(ReportWorkerErrors, Screen[ResultT], Generic[ResultT]):
     @property
     def step(self) -> WizardStep:
         return self.steps[self.index]
+
+    @property
+    def on_last_step(self) -> bool:
+        """Whether the step shown is the last one, where Next saves."""
+        return self.index == len(self.steps) - 1
 
     def step_of(self, step_type: type[StepT]) -> StepT:
         """The wizard's step of that class (mounted or not yet)."""
@@ -195,7 +221,9 @@ class WizardScreen(ReportWorkerErrors, Screen[ResultT], Generic[ResultT]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "next":
+        if action in ("next", "save"):
+            if self.on_last_step != (action == "save"):
+                return False  # the other one of the pair applies to this step: hide this one
             return None if self.finished or self.step.checked_problem() is not None else True
         if action == "back":
             return None if self.finished or self.index == 0 else True
@@ -206,10 +234,14 @@ class WizardScreen(ReportWorkerErrors, Screen[ResultT], Generic[ResultT]):
         if self.finished or self.step.checked_problem() is not None:
             self.app.bell()
             return
-        if self.index == len(self.steps) - 1:
+        if self.on_last_step:
             self.finish()
         else:
             await self.show_step(self.index + 1)
+
+    async def action_save(self) -> None:
+        """The last step's key: the same as Next there (the footer says Save)."""
+        await self.action_next()
 
     async def action_back(self) -> None:
         if self.index > 0 and not self.finished:
