@@ -52,3 +52,28 @@ def test_commands_without_workspace_say_how_to_start(cli: Cli) -> None:
     r = cli("segments", "list")
     assert r.code == 2
     assert "No workspace at" in r.stderr and "segport demo --setup-only" in r.stderr
+
+
+class _Task:
+    """Stands in for the run's task: counts how often it is cancelled."""
+
+    def __init__(self) -> None:
+        self.cancels = 0
+
+    def cancel(self) -> None:
+        self.cancels += 1
+
+
+def test_a_second_stop_signal_says_the_run_is_stopping(capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    from segport.cli.run import _stopper
+
+    task = _Task()
+    stop = _stopper(task)  # type: ignore[arg-type]
+    stop()
+    assert task.cancels == 1 and capsys.readouterr().err == ""
+    stop()
+    stop()
+    assert task.cancels == 1  # a run being cancelled is not cancelled again mid-commit
+    err = capsys.readouterr().err
+    assert err.count("Already stopping") == 2 and "next run finishes the job" in err

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import click
@@ -32,9 +32,11 @@ async def _run_all(ctx: Context, names: Sequence[str], allow_mass_removal: bool,
 
     loop = asyncio.get_running_loop()
     me = asyncio.current_task()
-    if me is not None:  # systemd stops a service with SIGTERM: cancel cleanly, like Ctrl-C
+    if me is not None:  # Ctrl-C, and SIGTERM (systemd stopping a service): cancel cleanly
+        stop = _stopper(me)
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGTERM, me.cancel)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop)
     results: list[RunResult] = []
     for name in names:
         prepared = prepare(ctx, name)
@@ -46,6 +48,23 @@ async def _run_all(ctx: Context, names: Sequence[str], allow_mass_removal: bool,
         if result.outcome == "cancelled":
             break
     return results
+
+
+def _stopper(task: asyncio.Task[object]) -> Callable[[], None]:
+    """The first signal cancels the run; later ones say it is stopping (the batch being
+    committed and the run record finish in moments — and a kill is safe too)."""
+    signals = 0
+
+    def stop() -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            task.cancel()
+        else:
+            warn("Already stopping: recording what the platform acknowledged and closing the "
+                 "run record. (Killing segport now loses nothing either: the next run "
+                 "finishes the job.)")
+    return stop
 
 
 def _report(result: RunResult, *, quiet: bool) -> None:

@@ -171,11 +171,15 @@ async def run_export(job: RunJob, on_event: EventSink | None = None, *,
                     applier = Applier(plan, dest, ledger, run_id, emit, calls)
                     await applier.apply()
         except asyncio.CancelledError:
-            if applier is not None:
-                await applier.drain()
             outcome = "cancelled"
             detail = ("Cancelled by the user. What the platform acknowledged is recorded; "
                       "run the export again to finish.")
+            if applier is not None:
+                try:
+                    await applier.drain()
+                except BaseException:  # interrupted again while draining: still close the record
+                    _finish(job, ledger, run_id, plan, calls, started, outcome, detail, emit)
+                    raise
         except (DestinationError, SegportError) as exc:
             outcome, detail = "failed", str(exc)
             if isinstance(exc, DestinationUnreachableError) and job.unreachable_hint:
