@@ -81,6 +81,7 @@ workspace, probe_path, connection = sys.argv[1:4]
 store = MemoryStore()
 store.set(connection_entry(connection), os.environ.pop("SEGPORT_BENCH_KEY"))
 app = make_app(workspace, user="ana", secrets=store)
+app.freeze_gc = True  # as run_tui (the CLI's `segport`) sets it
 PERIOD = 0.010  # PROBE_PERIOD
 
 def stage():

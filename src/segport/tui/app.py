@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 #: Profiles generated when the first-run screen creates the demo workspace.
 DEMO_PROFILES = 150_000
+#: Allocations between young garbage collections in the app's process (Python's default: 700).
+GC_YOUNG = 20_000
 
 
 class SegportApp(WorkspaceFlows, ReportWorkerErrors, App[int]):
@@ -117,6 +119,11 @@ class SegportApp(WorkspaceFlows, ReportWorkerErrors, App[int]):
             # the app: keep them out of the collector's full passes, which otherwise stall every
             # thread — the UI too — for hundreds of ms during a long run.
             self.call_after_refresh(gc.freeze)
+            # Young collections every GC_YOUNG allocations, not 700: the short-lived objects of
+            # a redraw die before one looks at them, instead of being promoted until a full
+            # collection (0.2–0.3 s, nearly every second of a run; measured in
+            # tests/perf/bench_tui_responsive.py) has to walk Textual's render caches.
+            gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
 
     def _remember_theme(self, theme: Theme) -> None:
         if theme.name == self.settings.theme:
