@@ -37,11 +37,15 @@ async def test_admin_sees_everything_with_live_counts(tmp_path: Path) -> None:
         ]
         assert not app.screen.query_one("#add-connection", Button).disabled
         await pilot.press("3")
+        assert app.focused is app.screen.query_one("#segments-table")  # the tab key's table
         await wait_for(pilot, lambda: "counting" not in str(_rows(app, "#segments-table")))
         assert [r[:2] for r in _rows(app, "#segments-table")] == [["Big spenders", "2"],
                                                                    ["Everyone", "5"]]
         await pilot.press("4")
+        assert app.focused is app.screen.query_one("#runs-table")
         assert "No runs yet" in screen_text(app)
+        await pilot.press("1")
+        assert app.focused is app.screen.query_one("#connections-table")
         assert "Workspace ws · you are ana (administrator)" in screen_text(app)
 
 

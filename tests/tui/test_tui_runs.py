@@ -86,8 +86,7 @@ async def test_runs_tab_last_run_column_and_run_details(tmp_path: Path,
              "succeeded", "5", "0 / 0", "3.2 s"],
         ]
         assert "newest first" in screen_text(app)
-        # Enter on a run opens its details
-        await pilot.press("tab", "tab")  # Tab to the tab bar, then into the table
+        # the tab's key put the focus in its table: Enter on a run opens its details
         assert app.focused is app.screen.query_one("#runs-table")
         await pilot.press("enter")  # the newest run: Private
         await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen)
@@ -172,7 +171,7 @@ async def test_a_real_run_shows_on_home_and_in_its_details(tmp_path: Path, sandb
         row = _rows(app, "#runs-table")[0]
         assert row[:2] == [str(result.run_id), "Newsletter"]
         assert row[5:8] == ["completed with rejections", "5", "0 / 1"]
-        await pilot.press("tab", "tab", "enter")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen)
                        and app.screen.loaded, what="the run detail")
         await pilot.pause()

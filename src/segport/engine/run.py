@@ -194,8 +194,8 @@ async def run_export(job: RunJob, on_event: EventSink | None = None, *,
 def _finish(job: RunJob, ledger: Ledger, run_id: int, plan: Plan | None, calls: CallLog,
             started: float, outcome: str | None, detail: str | None,
             emit: EventSink) -> RunResult:
-    """Close the run record from what was committed, write the rejected file, refresh
-    snapshots, drop the plan's spool."""
+    """Close the run record from what was committed, write the rejected file, drop the plan's
+    spool, refresh snapshots."""
     try:
         ledger.log_calls(run_id, calls.take())
         segments = _segment_counts(plan, ledger.run_tallies(run_id))
@@ -210,10 +210,10 @@ def _finish(job: RunJob, ledger: Ledger, run_id: int, plan: Plan | None, calls: 
         duration = time.perf_counter() - started
         ledger.finish_run(run_id, outcome, totals, detail=detail, rejected_file=rejected,
                           segments=segments, duration=duration)
-        ledger.refresh_snapshots(job.export.name, run_id=run_id)
     finally:
         if plan is not None:
-            plan.close()
+            plan.close()  # the plan's DuckDB (every row of the export) goes before snapshots come
+    ledger.refresh_snapshots(job.export.name, run_id=run_id)
     result = RunResult(run_id, job.export.name, outcome, totals, duration, detail, rejected,
                        segments)
     emit(RunFinished(result))

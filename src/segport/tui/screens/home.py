@@ -170,7 +170,14 @@ class HomeScreen(ReportWorkerErrors, Screen[None]):
         tabs.active = tab
 
     def action_show_tab(self, tab: str) -> None:
+        """A tab's key: show it, with the focus on its table (Enter then acts on a row)."""
         self.show_tab(tab)
+        self.call_after_refresh(self._focus_table, tab)
+
+    def _focus_table(self, tab: str) -> None:
+        found = self.query(f"#{tab}-table")
+        if found:
+            found.first().focus()
 
     def action_refresh(self) -> None:
         self.seg_app.refresh_home()
