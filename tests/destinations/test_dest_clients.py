@@ -295,3 +295,28 @@ async def test_429_with_a_stale_hint_still_backs_off(mocked: Build, fake_time: A
     result = await dest.upsert("l", [Contact("a@x.io")], confirm=False)
     assert not result.outcomes[0].accepted and result.outcomes[0].retryable
     assert len(seen.requests) < 20  # escalating waits, not a tight loop, within the budget
+
+
+async def test_iterable_list_reads_keep_to_five_a_minute_each(mocked: Build,
+                                                               fake_time: Any) -> None:
+    """getUsers and lists/{id}/size are each documented at 5 requests/minute per project: five
+    go at once, the sixth waits its 12 s; one endpoint's pace does not hold up the other."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/size"):
+            return httpx.Response(200, text="3")
+        return httpx.Response(200, text="A@example.com\nb@example.com\n",
+                              headers={"content-type": "text/plain"})
+
+    dest, seen = mocked("iterable", handler)
+    start = fake_time.now
+    assert [await dest.list_size(str(n)) for n in range(5)] == [3] * 5
+    assert fake_time.now == start
+    assert await dest.list_size("5") == 3
+    assert 11.9 <= fake_time.now - start <= 12.1
+    at = fake_time.now
+    for n in range(5):
+        assert await dest.members_among(str(n), ["a@example.com", "c@example.com"], 3) == {
+            "a@example.com"}
+    assert fake_time.now == at  # getUsers has its own five
+    assert await dest.members_among("0", ["b@example.com"], 3) == {"b@example.com"}  # kept
+    assert len([r for r in seen.requests if r["path"] == "/api/lists/getUsers"]) == 5

@@ -68,7 +68,7 @@ class IterableDestination(Destination):
     )
     #: How long a 400 invalidListId is retried for a list this client just created (others: 2 s).
     new_list_grace_s = 15.0
-    #: ``GET /api/lists/getUsers`` and ``/api/lists/{id}/size`` requests per minute.
+    #: ``GET /api/lists/getUsers`` requests per minute, and as many ``/api/lists/{id}/size``.
     list_reads_per_min = 5
 
     def __init__(self, api_key: str, base_url: str | None = None,
@@ -81,9 +81,10 @@ class IterableDestination(Destination):
             self.other_dc_url = HOSTS["eu" if self.data_center == "us" else "us"]
         self._fresh_lists: set[str] = set()
         self._members: dict[str, frozenset[str]] = {}  # list id → its members (getUsers)
-        # getUsers and size: "5 requests/minute, per project" — up to 5 at once, then paced.
-        self.read_bucket = TokenBucket(self.list_reads_per_min / 60, self.list_reads_per_min,
-                                       clock=self._clock, sleep=self._sleep)
+        # getUsers and size: each "5 requests/minute, per project" — 5 at once, then paced.
+        self.size_bucket, self.users_bucket = (
+            TokenBucket(self.list_reads_per_min / 60, self.list_reads_per_min,
+                        clock=self._clock, sleep=self._sleep) for _ in range(2))
 
     @classmethod
     def default_base_url(cls, data_center: DataCenter | None) -> str:
@@ -167,7 +168,7 @@ class IterableDestination(Destination):
 
     async def list_size(self, list_id: str) -> int | None:
         response = await self.session.request(
-            "GET", f"/api/lists/{_list_number(list_id)}/size", bucket=self.read_bucket,
+            "GET", f"/api/lists/{_list_number(list_id)}/size", bucket=self.size_bucket,
             record_path="/api/lists/{listId}/size")
         self._raise_unless_ok(response, f"count list {list_id}")
         try:
@@ -182,7 +183,7 @@ class IterableDestination(Destination):
         if members is None:
             response = await self.session.request(
                 "GET", "/api/lists/getUsers", params={"listId": str(_list_number(list_id))},
-                bucket=self.read_bucket)
+                bucket=self.users_bucket)
             self._raise_unless_ok(response, f"read the members of list {list_id}")
             text = "" if response.body is None else str(response.body)
             members = self._members[list_id] = frozenset(
