@@ -26,6 +26,7 @@ from segport.tui.settings import (
     save_settings,
     user_themes_dir,
 )
+from segport.tui.textual_caches import RELEASE_EVERY_S, release_textual_caches
 from segport.tui.themes import builtin_themes, user_themes
 from segport.tui.widgets.wizard import wizard_keymap
 from segport.tui.widgets.workers import ReportWorkerErrors
@@ -96,6 +97,7 @@ class SegportApp(WorkspaceFlows, ReportWorkerErrors, App[int]):
 
     # -- start-up --------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        self.set_interval(RELEASE_EVERY_S, release_textual_caches, name="release-caches")
         wanted = self.settings.theme
         if wanted not in self.available_themes:
             self.startup_warnings.append(f"Theme '{wanted}' is not installed; using "
