@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import e2e_scenarios as scenario
-from e2e_support import Setup, expected_members
+from e2e_support import Setup, expected_members, population
+
+from segport.destinations.retry import RetryPolicy
+from segport.engine.ledger import Ledger
 
 Build = Callable[..., Setup]
 
@@ -70,3 +73,31 @@ def test_overlapping_segments_each_fill_their_own_list(setup_for: Build) -> None
     again = setup.run("news")
     assert again.counts["sent"] == 0 and again.counts["unchanged"] == len(us) + len(high)
     assert setup.requests()["POST /api/lists 200"] == 2  # each list created once
+
+
+def test_rows_taken_without_an_answer_stay_segports_for_mirror(setup_for: Build) -> None:
+    """Iterable did the work but answered too late, so the first run reports every row failed;
+    the re-run finds them on the list and knows segport sent them (not someone by hand): when
+    they leave the segment, mirror mode removes them."""
+    setup = setup_for("iterable")
+    setup.write(population(30))
+    setup.segment("Everyone", "true")
+    setup.export("news", ["Everyone"], mode="mirror")
+    setup.sandbox.configure("iterable", {"faults": {
+        "only": ["POST /api/lists/subscribe"], "late_rate": 1.0, "hang_seconds": 1.0}})
+    first = setup.run("news", timeout=0.3,
+                      policy=RetryPolicy(base_s=0.02, cap_s=0.05, budget_s=0.2))
+    assert first.outcome == "failed" and first.counts["failed"] == 30, first
+    assert len(setup.members(setup.list_named("Everyone"))) == 30  # the platform took them
+
+    setup.sandbox.configure("iterable", {"faults": {"late_rate": 0.0}})
+    again = setup.run("news")
+    assert again.outcome == "succeeded" and again.counts["adds"] == 30, again
+    ledger = Ledger.reader(setup.ctx.workspace.db_path).members("news", "Everyone")
+    assert len(ledger) == 30 and all(m.added for m in ledger.values())
+
+    setup.write(population(27))  # three leave: 10% of the list, within the guard
+    gone = setup.run("news")
+    assert (gone.outcome, gone.counts["removed"]) == ("succeeded", 3), gone
+    assert set(setup.members(setup.list_named("Everyone"))) == set(
+        expected_members(population(27)))

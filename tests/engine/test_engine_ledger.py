@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from segport.engine.ledger import Ledger
-from segport.engine.ledger_schema import SCHEMA_KEY, SCHEMA_VERSION
+from segport.engine.ledger_schema import _MIGRATIONS, META, SCHEMA_KEY, SCHEMA_VERSION
 from segport.engine.records import ApiCall, Delivered, Member, Rejection
 from segport.errors import ConfigError
 from segport.workspace import Workspace
@@ -48,6 +48,35 @@ def test_newer_schema_is_refused(db: Path) -> None:
         con.execute("UPDATE meta SET value = '99' WHERE key = ?", (SCHEMA_KEY,))
     with pytest.raises(ConfigError, match="newer segport"):
         Ledger.open(db)
+
+
+def test_a_version_2_ledger_is_upgraded_in_place(db: Path) -> None:
+    """A segport.db from the previous release (engine schema 2) keeps its members and runs."""
+    with sqlite3.connect(db) as con:  # schema 2 as the previous release created it
+        con.execute(META)
+        for version in (1, 2):
+            for statement in _MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    con.execute(statement)
+        con.execute("INSERT INTO meta (key, value) VALUES (?, '2')", (SCHEMA_KEY,))
+        con.execute("INSERT INTO ledger_scopes (id, export, segment) VALUES (1, 'news', 'vip')")
+        con.execute("INSERT INTO ledger VALUES (1, 'a@x.io', 7, 'L1', 1, 1)")
+    with Ledger.open(db) as ledger:
+        assert ledger.members("news", "vip") == {"a@x.io": Member("a@x.io", 7, "L1", True)}
+        ledger.mark_sent("news", "L1", ["b@x.io", "c@x.io"])
+        assert ledger.sent_unconfirmed("news", "L1") == {"b@x.io", "c@x.io"}
+        run = ledger.start_run("news", "ann", "conn", "ann")
+        ledger.record_batch(run, "news", "vip", "L1", kind="upsert",
+                            accepted=[Delivered("b@x.io", 1)],
+                            rejected=[Rejection("c@x.io", "no answer", retryable=True)])
+        assert ledger.sent_unconfirmed("news", "L1") == {"c@x.io"}  # still unknown
+        ledger.record_batch(run, "news", "vip", "L1", kind="upsert", accepted=[],
+                            rejected=[Rejection("c@x.io", "refused", retryable=False)])
+        assert ledger.sent_unconfirmed("news", "L1") == set()
+        assert ledger.sent_unconfirmed("other", "L1") == set()
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = ?", (SCHEMA_KEY,)).fetchone()[
+            0] == str(SCHEMA_VERSION)
 
 
 def test_record_batch_commits_rows_outcome_rejections_and_calls(db: Path) -> None:

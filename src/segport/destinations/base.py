@@ -284,6 +284,7 @@ class Destination(ABC):
         contacts: Iterable[Contact],
         on_batch: Callable[[BatchResult], Awaitable[None] | None] | None = None,
         on_sent: Callable[[int], None] | None = None,
+        on_sending: Callable[[Batch], Awaitable[None]] | None = None,
     ) -> BatchResult:
         """Upsert everything, up to ``max_in_flight`` uploads at once; confirmed results.
 
@@ -291,12 +292,15 @@ class Destination(ABC):
         awaited beside later uploads. ``on_sent`` hears each upload's size once the platform
         took it; ``on_batch`` sees each batch's confirmed result as it completes (to commit a
         ledger) — then the returned result is empty: a million outcomes are not kept.
+        ``on_sending`` is awaited with each batch just before it goes out.
         """
         total = BatchResult()
         slots = asyncio.Semaphore(self.limits.max_in_flight)
 
         async def one(batch: Batch) -> None:
             try:
+                if on_sending is not None:
+                    await on_sending(batch)
                 sent = await self.upsert(list_id, batch, confirm=False)
             finally:
                 slots.release()

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from segport.destinations.base import Destination
-from segport.destinations.values import BatchResult, Contact, RowOutcome
+from segport.destinations.values import Batch, BatchResult, Contact, RowOutcome
 from segport.destinations.wire import RequestRecord
 from segport.engine.events import BatchAcknowledged, BatchSent, EventSink, ListReady
 from segport.engine.ledger import Ledger
@@ -106,6 +106,8 @@ class Applier:
         found: set[str] = set()
         for emails in self.plan.add_emails(segment, CHECK_ROWS):
             found |= await self.dest.members_among(list_id, emails, size)
+        if found:  # those segport sent before without hearing back are its own all the same
+            found -= await asyncio.to_thread(self.ledger.sent_unconfirmed, self.export, list_id)
         return found
 
     async def upsert(self, segment: str, list_id: str, theirs: set[str]) -> None:
@@ -138,7 +140,13 @@ class Applier:
                     refused.append(_rejection(outcome, change.key))
             await self._commit(segment, list_id, "upsert", delivered, refused)
 
-        await self.dest.upsert_all(list_id, contacts(), on_batch=settled, on_sent=sent)
+        async def sending(batch: Batch) -> None:
+            adds = [c.email for c in batch if in_flight[c.email].kind == "add"]
+            if adds:
+                await asyncio.to_thread(self.ledger.mark_sent, self.export, list_id, adds)
+
+        await self.dest.upsert_all(list_id, contacts(), on_batch=settled, on_sent=sent,
+                                   on_sending=sending)
         # Anything the platform never answered for is not delivered: say so, never drop it.
         if in_flight:
             await self._commit(segment, list_id, "upsert", [], [

@@ -9,6 +9,10 @@ Writes happen per acknowledged batch: :meth:`Ledger.record_batch` and
 and its API calls in ONE transaction (SQLite, WAL, ``synchronous=FULL``): a crash between two
 batches loses nothing and resends nothing acknowledged.
 
+Adds are written down as sent (``sent_unconfirmed``) before they go out, and forgotten once
+their answer is recorded: a later run that finds such a row on the list (the platform took it,
+the answer was lost) knows segport put it there.
+
 Snapshots: every write bumps its scope's ``version``. :meth:`Ledger.refresh_snapshots` (run by
 apply when a run ends) stores each scope's members as one Parquet blob tagged with that
 version; the plan reads a scope through its snapshot when the versions still match (one blob
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 from segport.engine.ledger_schema import UPSERT, patched_snapshot, snapshot_parquet
 from segport.engine.records import ApiCall, BatchRecord, Delivered, Member, Rejection
@@ -30,6 +35,9 @@ from segport.engine.runlog import RunLog, committed_counts
 from segport.engine.store import LedgerError
 
 __all__ = ["Ledger", "LedgerError", "committed_counts"]
+
+#: A batch's answer is recorded: its rows are no longer sent-and-unconfirmed.
+FORGET_SENT = "DELETE FROM sent_unconfirmed WHERE export = ? AND list_id = ? AND email = ?"
 
 
 class Ledger(RunLog):
@@ -117,9 +125,29 @@ class Ledger(RunLog):
                     count += 1
                     yield (scope, d.email, d.fingerprint, list_id, int(d.added), run_id)
 
+            accepted, refused = list(accepted), list(rejected)
             db.executemany(UPSERT, rows())
+            db.executemany(FORGET_SENT, ((export, list_id, email) for email in chain(
+                (d.email for d in accepted), (r.email for r in refused if not r.retryable))))
             db.execute("UPDATE ledger_scopes SET version = version + 1 WHERE id = ?", (scope,))
-            return self._batch(db, run_id, segment, kind, list_id, sent, count, rejected, calls)
+            return self._batch(db, run_id, segment, kind, list_id, sent, count, refused, calls)
+
+    def mark_sent(self, export: str, list_id: str, emails: Iterable[str]) -> None:
+        """Remember that these adds went to the list before the platform answered: should the
+        answer never be recorded (a crash, a late answer), a later run finding them on the list
+        knows segport put them there. :meth:`record_batch` forgets them once answered."""
+        with self._transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO sent_unconfirmed (export, list_id, email) "
+                           "VALUES (?, ?, ?)", ((export, list_id, e) for e in emails))
+
+    def sent_unconfirmed(self, export: str, list_id: str) -> set[str]:
+        """Emails the export sent to the list as adds with no answer recorded."""
+        with self._reading() as db:
+            if db is None:
+                return set()
+            return {row[0] for row in db.execute(
+                "SELECT email FROM sent_unconfirmed WHERE export = ? AND list_id = ?",
+                (export, list_id))}
 
     def remove_members(self, run_id: int, export: str, segment: str, *,
                        removed: Iterable[str], rejected: Iterable[Rejection] = (),

@@ -12,7 +12,7 @@ from segport.engine.canon import sql_email_key
 from segport.errors import ConfigError
 
 SCHEMA_KEY = "engine_schema"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -51,6 +51,11 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN segments TEXT NOT NULL DEFAULT '{}';
     ALTER TABLE runs ADD COLUMN duration REAL;
     ALTER TABLE runs ADD COLUMN connection_type TEXT;
+    """,
+    3: """
+    CREATE TABLE sent_unconfirmed (
+        export TEXT NOT NULL, list_id TEXT NOT NULL, email TEXT NOT NULL,
+        PRIMARY KEY (export, list_id, email)) WITHOUT ROWID;
     """,
 }
 UPSERT = """
