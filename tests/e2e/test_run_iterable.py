@@ -88,13 +88,18 @@ def test_rows_taken_without_an_answer_stay_segports_for_mirror(setup_for: Build)
     first = setup.run("news", timeout=0.3,
                       policy=RetryPolicy(base_s=0.02, cap_s=0.05, budget_s=0.2))
     assert first.outcome == "failed" and first.counts["failed"] == 30, first
-    assert len(setup.members(setup.list_named("Everyone"))) == 30  # the platform took them
+    lst = setup.list_named("Everyone")
+    assert len(setup.members(lst)) == 30  # the platform took them, unanswered
+    marks = Ledger.reader(setup.ctx.workspace.db_path).sent_unconfirmed("news", str(lst["id"]))
+    assert marks == set(expected_members(population(30)))
 
     setup.sandbox.configure("iterable", {"faults": {"late_rate": 0.0}})
     again = setup.run("news")
     assert again.outcome == "succeeded" and again.counts["adds"] == 30, again
     ledger = Ledger.reader(setup.ctx.workspace.db_path).members("news", "Everyone")
     assert len(ledger) == 30 and all(m.added for m in ledger.values())
+    assert not Ledger.reader(setup.ctx.workspace.db_path).sent_unconfirmed(
+        "news", str(lst["id"]))  # every add answered now: the marks have served
 
     setup.write(population(27))  # three leave: 10% of the list, within the guard
     gone = setup.run("news")

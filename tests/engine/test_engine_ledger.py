@@ -63,16 +63,18 @@ def test_a_version_2_ledger_is_upgraded_in_place(db: Path) -> None:
         con.execute("INSERT INTO ledger VALUES (1, 'a@x.io', 7, 'L1', 1, 1)")
     with Ledger.open(db) as ledger:
         assert ledger.members("news", "vip") == {"a@x.io": Member("a@x.io", 7, "L1", True)}
-        ledger.mark_sent("news", "L1", ["b@x.io", "c@x.io"])
-        assert ledger.sent_unconfirmed("news", "L1") == {"b@x.io", "c@x.io"}
         run = ledger.start_run("news", "ann", "conn", "ann")
+        ledger.mark_sent("news", "L1", run, 1, ["b@x.io", "c@x.io"])
+        ledger.mark_sent("news", "L1", run, 2, ["d@x.io"])
+        ledger.mark_sent("news", "L2", run, 3, ["e@x.io"])
+        assert ledger.sent_unconfirmed("news", "L1") == {"b@x.io", "c@x.io", "d@x.io"}
         ledger.record_batch(run, "news", "vip", "L1", kind="upsert",
-                            accepted=[Delivered("b@x.io", 1)],
-                            rejected=[Rejection("c@x.io", "no answer", retryable=True)])
-        assert ledger.sent_unconfirmed("news", "L1") == {"c@x.io"}  # still unknown
-        ledger.record_batch(run, "news", "vip", "L1", kind="upsert", accepted=[],
-                            rejected=[Rejection("c@x.io", "refused", retryable=False)])
-        assert ledger.sent_unconfirmed("news", "L1") == set()
+                            accepted=[Delivered("b@x.io", 1), Delivered("c@x.io", 2)],
+                            answered=[1])
+        assert ledger.sent_unconfirmed("news", "L1") == {"d@x.io"}  # batch 2: no answer yet
+        ledger.forget_sent("news")
+        assert ledger.sent_unconfirmed("news", "L1") == ledger.sent_unconfirmed("news", "L2") \
+            == set()
         assert ledger.sent_unconfirmed("other", "L1") == set()
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT value FROM meta WHERE key = ?", (SCHEMA_KEY,)).fetchone()[

@@ -12,7 +12,8 @@ in flight.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from segport.destinations.base import Destination
@@ -62,6 +63,7 @@ class Applier:
         self.plan, self.dest, self.ledger, self.run_id = plan, destination, ledger, run_id
         self.emit, self.calls = emit, calls
         self._commits: set[asyncio.Future[object]] = set()
+        self._marks = itertools.count(1)  # numbers the run's batches of adds (mark_sent)
 
     @property
     def export(self) -> str:
@@ -125,9 +127,20 @@ class Applier:
         def sent(size: int) -> None:
             self.emit(BatchSent(segment, "upsert", size))
 
+        marks: dict[str, int] = {}  # an add in flight → its batch's mark_sent number
+
+        async def sending(batch: Batch) -> None:
+            adds = [c.email for c in batch if in_flight[c.email].kind == "add"]
+            if adds:
+                mark = next(self._marks)
+                marks.update(dict.fromkeys(adds, mark))
+                await asyncio.to_thread(self.ledger.mark_sent, self.export, list_id,
+                                        self.run_id, mark, adds)
+
         async def settled(result: BatchResult) -> None:
             delivered: list[Delivered] = []
             refused: list[Rejection] = []
+            answered = {marks.pop(o.email) for o in result.outcomes if o.email in marks}
             for outcome in result.outcomes:
                 change = in_flight.pop(outcome.email, None)
                 if change is None:
@@ -138,12 +151,9 @@ class Applier:
                         added=change.kind == "add" and outcome.email not in theirs))
                 else:
                     refused.append(_rejection(outcome, change.key))
-            await self._commit(segment, list_id, "upsert", delivered, refused)
-
-        async def sending(batch: Batch) -> None:
-            adds = [c.email for c in batch if in_flight[c.email].kind == "add"]
-            if adds:
-                await asyncio.to_thread(self.ledger.mark_sent, self.export, list_id, adds)
+            if any(r.retryable for r in refused):
+                answered = set()  # the platform may have taken those rows all the same
+            await self._commit(segment, list_id, "upsert", delivered, refused, answered)
 
         await self.dest.upsert_all(list_id, contacts(), on_batch=settled, on_sent=sent,
                                    on_sending=sending)
@@ -169,8 +179,10 @@ class Applier:
             await asyncio.gather(*self._commits, return_exceptions=True)
 
     async def _commit(self, segment: str, list_id: str, kind: str,
-                      done: list[Delivered] | list[str], refused: list[Rejection]) -> None:
-        """One transaction: the ledger rows, the batch's outcome, its refusals, the calls."""
+                      done: list[Delivered] | list[str], refused: list[Rejection],
+                      answered: Iterable[int] = ()) -> None:
+        """One transaction: the ledger rows, the batch's outcome, its refusals, the calls (and
+        the ``answered`` sent-marks forgotten)."""
         calls = self.calls.take()
         sent = len(done) + len(refused)
         if kind == "remove":
@@ -180,7 +192,8 @@ class Applier:
         else:
             write = asyncio.to_thread(
                 self.ledger.record_batch, self.run_id, self.export, segment, list_id,
-                kind=kind, accepted=done, rejected=refused, calls=calls, sent=sent)
+                kind=kind, accepted=done, rejected=refused, calls=calls, sent=sent,
+                answered=answered)
         commit = asyncio.ensure_future(write)
         self._commits.add(commit)
         commit.add_done_callback(self._commits.discard)

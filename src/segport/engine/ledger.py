@@ -9,9 +9,9 @@ Writes happen per acknowledged batch: :meth:`Ledger.record_batch` and
 and its API calls in ONE transaction (SQLite, WAL, ``synchronous=FULL``): a crash between two
 batches loses nothing and resends nothing acknowledged.
 
-Adds are written down as sent (``sent_unconfirmed``) before they go out, and forgotten once
-their answer is recorded: a later run that finds such a row on the list (the platform took it,
-the answer was lost) knows segport put it there.
+Each batch of adds is written down as sent (``sent_unconfirmed``, one row a batch) before it
+goes out, and forgotten with its answer: a later run that finds such a row on the list (the
+platform took it, the answer was lost) knows segport put it there.
 
 Snapshots: every write bumps its scope's ``version``. :meth:`Ledger.refresh_snapshots` (run by
 apply when a run ends) stores each scope's members as one Parquet blob tagged with that
@@ -26,8 +26,7 @@ instead of a million rows through Python), and row by row otherwise — the rows
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
-from itertools import chain
+from collections.abc import Iterable, Iterator, Sequence
 
 from segport.engine.ledger_schema import UPSERT, patched_snapshot, snapshot_parquet
 from segport.engine.records import ApiCall, BatchRecord, Delivered, Member, Rejection
@@ -35,9 +34,6 @@ from segport.engine.runlog import RunLog, committed_counts
 from segport.engine.store import LedgerError
 
 __all__ = ["Ledger", "LedgerError", "committed_counts"]
-
-#: A batch's answer is recorded: its rows are no longer sent-and-unconfirmed.
-FORGET_SENT = "DELETE FROM sent_unconfirmed WHERE export = ? AND list_id = ? AND email = ?"
 
 
 class Ledger(RunLog):
@@ -112,9 +108,10 @@ class Ledger(RunLog):
     def record_batch(self, run_id: int, export: str, segment: str, list_id: str, *,
                      kind: str, accepted: Iterable[Delivered],
                      rejected: Iterable[Rejection] = (), calls: Iterable[ApiCall] = (),
-                     sent: int = 0) -> BatchRecord:
+                     sent: int = 0, answered: Iterable[int] = ()) -> BatchRecord:
         """Commit an acknowledged upsert batch: accepted rows into the ledger, plus the batch
-        outcome, its rejections and API calls — all in one transaction, or nothing."""
+        outcome, its rejections and API calls — all in one transaction, or nothing. The run's
+        ``answered`` :meth:`mark_sent` batches are forgotten in it."""
         with self._transaction() as db:
             scope = self._scope_id(db, export, segment)
             count = 0
@@ -125,29 +122,36 @@ class Ledger(RunLog):
                     count += 1
                     yield (scope, d.email, d.fingerprint, list_id, int(d.added), run_id)
 
-            accepted, refused = list(accepted), list(rejected)
             db.executemany(UPSERT, rows())
-            db.executemany(FORGET_SENT, ((export, list_id, email) for email in chain(
-                (d.email for d in accepted), (r.email for r in refused if not r.retryable))))
+            db.executemany("DELETE FROM sent_unconfirmed WHERE export = ? AND run_id = ? AND "
+                           "batch = ?", ((export, run_id, b) for b in answered))
             db.execute("UPDATE ledger_scopes SET version = version + 1 WHERE id = ?", (scope,))
-            return self._batch(db, run_id, segment, kind, list_id, sent, count, refused, calls)
+            return self._batch(db, run_id, segment, kind, list_id, sent, count, rejected, calls)
 
-    def mark_sent(self, export: str, list_id: str, emails: Iterable[str]) -> None:
-        """Remember that these adds went to the list before the platform answered: should the
-        answer never be recorded (a crash, a late answer), a later run finding them on the list
-        knows segport put them there. :meth:`record_batch` forgets them once answered."""
+    def mark_sent(self, export: str, list_id: str, run_id: int, batch: int,
+                  emails: Sequence[str]) -> None:
+        """Remember that the run's ``batch`` of adds goes to the list before the platform
+        answers: should the answer never be recorded (a crash, a late answer), a later run that
+        finds them on the list knows segport put them there (one row a batch: cheap)."""
         with self._transaction() as db:
-            db.executemany("INSERT OR IGNORE INTO sent_unconfirmed (export, list_id, email) "
-                           "VALUES (?, ?, ?)", ((export, list_id, e) for e in emails))
+            db.execute("INSERT OR REPLACE INTO sent_unconfirmed (export, run_id, batch, list_id, "
+                       "emails) VALUES (?, ?, ?, ?, ?)",
+                       (export, run_id, batch, list_id, "\n".join(emails)))
 
     def sent_unconfirmed(self, export: str, list_id: str) -> set[str]:
         """Emails the export sent to the list as adds with no answer recorded."""
         with self._reading() as db:
             if db is None:
                 return set()
-            return {row[0] for row in db.execute(
-                "SELECT email FROM sent_unconfirmed WHERE export = ? AND list_id = ?",
-                (export, list_id))}
+            rows = db.execute("SELECT emails FROM sent_unconfirmed WHERE export = ? AND "
+                              "list_id = ?", (export, list_id)).fetchall()
+        return {email for (emails,) in rows for email in emails.split("\n")}
+
+    def forget_sent(self, export: str) -> None:
+        """Every add of the export has its answer recorded (a run with no failed row): the
+        marks of unanswered batches of earlier runs have served."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM sent_unconfirmed WHERE export = ?", (export,))
 
     def remove_members(self, run_id: int, export: str, segment: str, *,
                        removed: Iterable[str], rejected: Iterable[Rejection] = (),

@@ -54,8 +54,8 @@ _MIGRATIONS: dict[int, str] = {
     """,
     3: """
     CREATE TABLE sent_unconfirmed (
-        export TEXT NOT NULL, list_id TEXT NOT NULL, email TEXT NOT NULL,
-        PRIMARY KEY (export, list_id, email)) WITHOUT ROWID;
+        export TEXT NOT NULL, run_id INTEGER NOT NULL, batch INTEGER NOT NULL,
+        list_id TEXT NOT NULL, emails TEXT NOT NULL, PRIMARY KEY (export, run_id, batch));
     """,
 }
 UPSERT = """

@@ -210,6 +210,8 @@ def _finish(job: RunJob, ledger: Ledger, run_id: int, plan: Plan | None, calls: 
         duration = time.perf_counter() - started
         ledger.finish_run(run_id, outcome, totals, detail=detail, rejected_file=rejected,
                           segments=segments, duration=duration)
+        if outcome in ("succeeded", "completed_with_rejections") and not totals.get("failed"):
+            ledger.forget_sent(job.export.name)  # every add sent so far has its answer
     finally:
         if plan is not None:
             plan.close()  # the plan's DuckDB (every row of the export) goes before snapshots come
