@@ -64,16 +64,17 @@ class _Task:
         self.cancels += 1
 
 
-def test_a_second_stop_signal_says_the_run_is_stopping(capsys: pytest.CaptureFixture[str]
-                                                       ) -> None:
+def test_stop_signals_cancel_then_warn_then_exit_at_once(capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
     from segport.cli.run import _stopper
 
-    task = _Task()
-    stop = _stopper(task)  # type: ignore[arg-type]
+    task, exits = _Task(), []
+    stop = _stopper(task, exits.append)  # type: ignore[arg-type]
     stop()
     assert task.cancels == 1 and capsys.readouterr().err == ""
     stop()
-    stop()
-    assert task.cancels == 1  # a run being cancelled is not cancelled again mid-commit
+    assert task.cancels == 1 and not exits  # a run being cancelled is not cancelled again
     err = capsys.readouterr().err
-    assert err.count("Already stopping") == 2 and "next run finishes the job" in err
+    assert "Already stopping" in err and "once more to stop at once" in err
+    stop()
+    assert exits == [130] and "Stopped at once" in capsys.readouterr().err

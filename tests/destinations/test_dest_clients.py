@@ -304,7 +304,8 @@ async def test_iterable_list_reads_keep_to_five_a_minute_each(mocked: Build,
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/size"):
             return httpx.Response(200, text="3")
-        return httpx.Response(200, text="A@example.com\nb@example.com\n",
+        # as the platform spells them: upper case, and an accent as two code points (NFD)
+        return httpx.Response(200, text="A@example.com\nb@example.com\nJose\u0301@example.com\n",
                               headers={"content-type": "text/plain"})
 
     dest, seen = mocked("iterable", handler)
@@ -315,8 +316,10 @@ async def test_iterable_list_reads_keep_to_five_a_minute_each(mocked: Build,
     assert 11.9 <= fake_time.now - start <= 12.1
     at = fake_time.now
     for n in range(5):
-        assert await dest.members_among(str(n), ["a@example.com", "c@example.com"], 3) == {
+        assert await dest.members_among(str(n), ["a@example.com", "c@example.com"], 3, 2) == {
             "a@example.com"}
     assert fake_time.now == at  # getUsers has its own five
-    assert await dest.members_among("0", ["b@example.com"], 3) == {"b@example.com"}  # kept
+    assert await dest.members_among("0", ["b@example.com"], 3, 1) == {"b@example.com"}  # kept
+    assert await dest.members_among("0", ["jos\u00e9@example.com"], 3, 1) == {
+        "jos\u00e9@example.com"}  # NFC and lower case, as segport normalises its own
     assert len([r for r in seen.requests if r["path"] == "/api/lists/getUsers"]) == 5

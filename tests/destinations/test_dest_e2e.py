@@ -244,8 +244,9 @@ async def test_who_a_list_holds_already(connect: Connect, sandbox: Any, kind: st
     assert all(o.accepted for o in (await dest.upsert(ref.id, contacts(250, "on"))).outcomes)
     assert await dest.list_size(ref.id) == 250
     few = [on[0], on[100], "off@example.com"]
-    assert await dest.members_among(ref.id, few, 250) == {on[0], on[100]}
-    assert await dest.members_among(ref.id, [*on, "off@example.com"], 250) == set(on)
+    assert await dest.members_among(ref.id, few, 250, len(few)) == {on[0], on[100]}
+    everyone = [*on, "off@example.com"]
+    assert await dest.members_among(ref.id, everyone, 250, len(everyone)) == set(on)
     asked = sandbox.state(kind)["requests"]
     if kind == "iterable":  # the whole list once, then from memory
         assert asked["GET /api/lists/getUsers 200"] == 1
@@ -256,6 +257,23 @@ async def test_who_a_list_holds_already(connect: Connect, sandbox: Any, kind: st
         assert asked["GET /v1/list/{list_id}/contact/{contact_id_or_email} 404"] == 1
         assert sum(n for k, n in asked.items() if k.startswith("GET /v1/list/{list_id}/contacts")
                    ) == 3
+
+
+async def test_autopilot_picks_checks_or_pages_by_all_it_will_ask(connect: Connect,
+                                                                 sandbox: Any) -> None:
+    """Asked about 3 emails of 2,000 it will ask about in all (a first chunk), Autopilot reads
+    the list's 3 pages once rather than 2,000 one-by-one checks."""
+    dest = connect("autopilot")
+    ref = await dest.ensure_list("Roster")
+    on = [c.email for c in contacts(250, "on")]
+    await dest.upsert(ref.id, contacts(250, "on"))
+    size = await dest.list_size(ref.id)
+    assert await dest.members_among(ref.id, [on[0], "off@example.com", on[9]], size, 2_000) == {
+        on[0], on[9]}
+    asked = sandbox.state("autopilot")["requests"]
+    assert not [k for k in asked if k.startswith("GET /v1/list/{list_id}/contact/")]
+    assert sum(n for k, n in asked.items() if k.startswith("GET /v1/list/{list_id}/contacts")
+               ) == 3
 
 
 # --- rate limits and faults ---

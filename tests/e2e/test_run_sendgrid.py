@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import e2e_scenarios as scenario
-from e2e_support import Setup, expected_members
+from e2e_support import Setup, expected_members, person, population
+
+from segport.engine.ledger import Ledger
 
 Build = Callable[..., Setup]
 
@@ -63,3 +65,33 @@ def test_two_segments_share_the_one_list_deduplicated_across_the_export(
     rows = [r for r in setup.rejected(result) if r["email"] == "person052@example.com"]
     assert [(r["segment"], r["stage"], r["reason"]) for r in rows] == [
         ("High", "duplicate", "duplicate of P052")]
+
+
+def test_a_member_moving_to_another_segment_of_the_list_stays_segports(setup_for: Build
+                                                                      ) -> None:
+    """Both segments fill the export's one list. P005 moves from "Regulars" to "Movers" while
+    the list also holds someone added by hand (so the run looks its adds up on the platform):
+    P005 is found on the list, but segport put P005 there — when P005 leaves, mirror removes
+    P005 and keeps the hand-added member."""
+    setup = setup_for("sendgrid")
+    list_id = setup.create_sendgrid_list("Newsletter")
+    setup.write(population(40))
+    setup.segment("Regulars", "first_name <> 'Moved'")
+    setup.segment("Movers", "first_name = 'Moved'")
+    setup.export("news", ["Regulars", "Movers"], list_id=list_id, mode="mirror")
+    assert setup.run("news").outcome == "succeeded"
+    setup.hand_add(list_id, scenario.HAND)
+
+    setup.write([person(i, first="Moved" if i == 5 else None) for i in range(40)])
+    moved = setup.run("news")
+    assert moved.outcome == "succeeded", moved
+    assert moved.segments["Movers"]["adds"] == 1, moved.segments
+    ledger = Ledger.reader(setup.ctx.workspace.db_path)
+    assert ledger.members("news", "Movers")["person005@example.com"].added
+
+    setup.write([person(i) for i in range(40) if i != 5])  # P005 leaves
+    gone = setup.run("news")
+    assert gone.outcome == "succeeded", gone
+    members = setup.members(setup.list_with_id(list_id))
+    assert "person005@example.com" not in members and scenario.HAND in members
+    assert len(members) == 40  # 39 people and the hand-added member

@@ -69,9 +69,15 @@ def test_a_version_2_ledger_is_upgraded_in_place(db: Path) -> None:
         ledger.mark_sent("news", "L2", run, 3, ["e@x.io"])
         assert ledger.sent_unconfirmed("news", "L1") == {"b@x.io", "c@x.io", "d@x.io"}
         ledger.record_batch(run, "news", "vip", "L1", kind="upsert",
-                            accepted=[Delivered("b@x.io", 1), Delivered("c@x.io", 2)],
-                            answered=[1])
+                            accepted=[Delivered("b@x.io", 1)], marks={1: ["c@x.io"]})
+        assert ledger.sent_unconfirmed("news", "L1") == {"c@x.io", "d@x.io"}  # c: unknown
+        ledger.record_batch(run, "news", "vip", "L1", kind="upsert",
+                            accepted=[Delivered("c@x.io", 2)], marks={1: []})
         assert ledger.sent_unconfirmed("news", "L1") == {"d@x.io"}  # batch 2: no answer yet
+        assert ledger.people_on_list("news", "L1") == 3  # a, b, c
+        assert ledger.added_among("news", "L1", ["a@x.io", "b@x.io", "z@x.io"]) == {
+            "a@x.io", "b@x.io"}
+        assert ledger.added_among("news", "L2", ["a@x.io"]) == set()
         ledger.forget_sent("news")
         assert ledger.sent_unconfirmed("news", "L1") == ledger.sent_unconfirmed("news", "L2") \
             == set()

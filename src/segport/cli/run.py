@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -50,9 +51,11 @@ async def _run_all(ctx: Context, names: Sequence[str], allow_mass_removal: bool,
     return results
 
 
-def _stopper(task: asyncio.Task[object]) -> Callable[[], None]:
-    """The first signal cancels the run; later ones say it is stopping (the batch being
-    committed and the run record finish in moments — and a kill is safe too)."""
+def _stopper(task: asyncio.Task[object], exit_now: Callable[[int], object] = os._exit
+             ) -> Callable[[], None]:
+    """The first signal cancels the run; the second says it is stopping (the batch being
+    committed and the run record finish in moments); a third stops the process at once — safe
+    too: the next run finishes the job."""
     signals = 0
 
     def stop() -> None:
@@ -60,10 +63,13 @@ def _stopper(task: asyncio.Task[object]) -> Callable[[], None]:
         signals += 1
         if signals == 1:
             task.cancel()
-        else:
+        elif signals == 2:
             warn("Already stopping: recording what the platform acknowledged and closing the "
-                 "run record. (Killing segport now loses nothing either: the next run "
-                 "finishes the job.)")
+                 "run record. Press Ctrl-C once more to stop at once (nothing is lost: the "
+                 "next run finishes the job).")
+        else:
+            warn("Stopped at once. The next run finishes the job.")
+            exit_now(130)
     return stop
 
 

@@ -28,6 +28,7 @@ from segport.destinations.errors import (
     DestinationResponseError,
 )
 from segport.destinations.http import ApiResponse, RequestRecord, encode_json
+from segport.destinations.values import same_email
 from segport.model import DataCenter
 
 LIST_FIELD = "_autopilot_list"
@@ -123,14 +124,16 @@ class AutopilotDestination(Destination):
         total = page.get("total_contacts")
         return total if isinstance(total, int) else None
 
-    async def members_among(self, list_id: str, emails: Sequence[str], size: int | None
-                            ) -> set[str]:
-        """Few emails: one membership check each; else the list's roster, read once and kept
-        (``ROSTER_PAGE`` members a request) — whichever takes fewer requests."""
+    async def members_among(self, list_id: str, emails: Sequence[str], size: int | None,
+                            asked: int) -> set[str]:
+        """Few emails asked about the list in all: one membership check each; else the list's
+        roster, read once and kept (``ROSTER_PAGE`` members a request) — whichever takes fewer
+        requests."""
         members = self._rosters.get(list_id)
-        if members is None and size is not None and len(emails) <= -(-size // ROSTER_PAGE):
-            checked = await asyncio.gather(*(self._is_member(list_id, e) for e in emails))
-            return {e for e, member in zip(emails, checked, strict=True) if member}
+        if members is None and size is not None and asked <= -(-size // ROSTER_PAGE):
+            async with asyncio.TaskGroup() as group:
+                checks = [group.create_task(self._is_member(list_id, e)) for e in emails]
+            return {e for e, check in zip(emails, checks, strict=True) if check.result()}
         if members is None:
             members = self._rosters[list_id] = await self._roster(list_id)
         return {e for e in emails if e in members}
@@ -139,12 +142,14 @@ class AutopilotDestination(Destination):
         """Every member's email, following the bookmarks page after page."""
         page = self._first_pages.pop(list_id, None) or await self._roster_page(list_id, None)
         emails: set[str] = set()
+        seen: set[str] = set()
         while True:
-            emails.update(str(c.get("Email", "")).strip().lower()
-                          for c in page.get("contacts") or () if isinstance(c, dict))
+            contacts = [c for c in page.get("contacts") or () if isinstance(c, dict)]
+            emails.update(same_email(str(c.get("Email", ""))) for c in contacts)
             bookmark = page.get("bookmark")
-            if not bookmark:
+            if not bookmark or not contacts or str(bookmark) in seen:  # the end, or a loop
                 return frozenset(e for e in emails if e)
+            seen.add(str(bookmark))
             page = await self._roster_page(list_id, str(bookmark))
 
     async def _roster_page(self, list_id: str, bookmark: str | None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from segport.destinations.errors import (
     DestinationAuthError,
     DestinationConnectionError,
     DestinationError,
+    DestinationResponseError,
     DestinationRetryExhaustedError,
 )
 from segport.destinations.http import ApiResponse, ApiSession, RequestRecord, Secret, encode_json
@@ -147,10 +148,11 @@ class Destination(ABC):
         """How many members the list holds (None: the platform cannot tell cheaply)."""
 
     @abstractmethod
-    async def members_among(self, list_id: str, emails: Sequence[str], size: int | None
-                            ) -> set[str]:
+    async def members_among(self, list_id: str, emails: Sequence[str], size: int | None,
+                            asked: int) -> set[str]:
         """Which of ``emails`` (normalised) the list already holds. ``size`` (from
-        :meth:`list_size`) lets a platform pick the cheaper way to ask."""
+        :meth:`list_size`) and ``asked`` (how many emails will be asked about this list in
+        all, these among them) let a platform pick the cheaper way to ask."""
 
     @abstractmethod
     async def _upsert_batch(self, list_id: str, batch: Batch) -> BatchResult:
@@ -336,7 +338,8 @@ class Destination(ABC):
             return await send()
         except DestinationAuthError:
             raise
-        except (DestinationConnectionError, DestinationRetryExhaustedError) as exc:
+        except (DestinationConnectionError, DestinationRetryExhaustedError,
+                DestinationResponseError) as exc:  # the platform may have done it: unknown
             return BatchResult(failed(emails, str(exc), retryable=True))
         except DestinationError as exc:
             return BatchResult(failed(emails, str(exc), retryable=False))

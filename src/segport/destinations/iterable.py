@@ -28,6 +28,7 @@ from segport.destinations.errors import (
 )
 from segport.destinations.http import ApiResponse, ApiSession, encode_json
 from segport.destinations.pacing import TokenBucket
+from segport.destinations.values import same_email
 from segport.model import DataCenter
 
 HOSTS: dict[DataCenter, str] = {"us": "https://api.iterable.com", "eu": "https://api.eu.iterable.com"}
@@ -176,8 +177,8 @@ class IterableDestination(Destination):
         except ValueError:
             raise DestinationResponseError("Iterable's list size was not a number.") from None
 
-    async def members_among(self, list_id: str, emails: Sequence[str], size: int | None
-                            ) -> set[str]:
+    async def members_among(self, list_id: str, emails: Sequence[str], size: int | None,
+                            asked: int) -> set[str]:
         """From the list's whole membership (``getUsers``, read once per list and kept)."""
         members = self._members.get(list_id)
         if members is None:
@@ -187,7 +188,7 @@ class IterableDestination(Destination):
             self._raise_unless_ok(response, f"read the members of list {list_id}")
             text = "" if response.body is None else str(response.body)
             members = self._members[list_id] = frozenset(
-                line.strip().lower() for line in text.splitlines() if line.strip())
+                same_email(line) for line in text.splitlines() if line.strip())
         return {e for e in emails if e in members}
 
     def _raise_unless_ok(self, response: ApiResponse, what: str) -> None:

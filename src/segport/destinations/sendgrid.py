@@ -169,8 +169,8 @@ class SendGridDestination(Destination):
             raise DestinationResponseError("SendGrid counted a list without 'contact_count'.")
         return count
 
-    async def members_among(self, list_id: str, emails: Sequence[str], size: int | None
-                            ) -> set[str]:
+    async def members_among(self, list_id: str, emails: Sequence[str], size: int | None,
+                            asked: int) -> set[str]:
         """Looked up 100 at a time: the contacts whose ``list_ids`` hold the list."""
         found = await search_contacts(self.session, self.other_bucket, emails, [])
         return {e for e, contact in found.items() if list_id in (contact.get("list_ids") or ())}

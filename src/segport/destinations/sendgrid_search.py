@@ -51,8 +51,9 @@ async def search_contacts(session: ApiSession, bucket: TokenBucket, emails: Sequ
     """
     wanted = [e for e in emails if e]
     chunks = [wanted[i:i + SEARCH_BATCH] for i in range(0, len(wanted), SEARCH_BATCH)]
+    async with asyncio.TaskGroup() as group:  # one refused search stops the others
+        parts = [group.create_task(_search_one(session, bucket, c, records)) for c in chunks]
     found: dict[str, dict[str, Any]] = {}
-    for part in await asyncio.gather(*(_search_one(session, bucket, c, records)
-                                       for c in chunks)):
-        found.update(part)
+    for part in parts:
+        found.update(part.result())
     return found

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from segport.destinations.http import RequestRecord
+from segport.engine.emails import normalise  # pure functions, no engine machinery
 from segport.model import DataCenter, DestinationType
 
 
@@ -161,3 +162,8 @@ def bad_rows(body: Any, count: int) -> dict[int, str]:
             if 0 <= index < count:
                 found.setdefault(index, str(err.get("message") or "rejected"))
     return found
+
+
+def same_email(text: str) -> str:
+    """An email as a platform spells it, normalised as segport's own (to compare with them)."""
+    return normalise(text) or ""

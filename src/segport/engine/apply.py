@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from segport.destinations.base import Destination
@@ -22,6 +22,7 @@ from segport.destinations.wire import RequestRecord
 from segport.engine.events import BatchAcknowledged, BatchSent, EventSink, ListReady
 from segport.engine.ledger import Ledger
 from segport.engine.ledger_schema import now_iso
+from segport.engine.marks import SentMarks
 from segport.engine.records import ApiCall, Delivered, Rejection
 from segport.engine.spool import Change, Plan
 
@@ -102,14 +103,18 @@ class Applier:
         there (added by hand, or by another tool): recorded as not segport's, so mirror mode
         never removes them. Asked only when the list holds members segport did not record."""
         size = await self.dest.list_size(list_id)
-        ours = await asyncio.to_thread(self.ledger.member_count, self.export, list_id=list_id)
+        ours = await asyncio.to_thread(self.ledger.people_on_list, self.export, list_id)
         if size is not None and size <= ours:
             return set()
         found: set[str] = set()
+        adds = self.plan.segment(segment).counts.adds
         for emails in self.plan.add_emails(segment, CHECK_ROWS):
-            found |= await self.dest.members_among(list_id, emails, size)
-        if found:  # those segport sent before without hearing back are its own all the same
+            found |= await self.dest.members_among(list_id, emails, size, adds)
+        if found:  # segport's all the same: sent before without hearing back, or put on the
+            # list for another of the export's segments
             found -= await asyncio.to_thread(self.ledger.sent_unconfirmed, self.export, list_id)
+            found -= await asyncio.to_thread(self.ledger.added_among, self.export, list_id,
+                                             sorted(found))
         return found
 
     async def upsert(self, segment: str, list_id: str, theirs: set[str]) -> None:
@@ -127,20 +132,19 @@ class Applier:
         def sent(size: int) -> None:
             self.emit(BatchSent(segment, "upsert", size))
 
-        marks: dict[str, int] = {}  # an add in flight → its batch's mark_sent number
+        marks = SentMarks(self._marks)
 
         async def sending(batch: Batch) -> None:
-            adds = [c.email for c in batch if in_flight[c.email].kind == "add"]
-            if adds:
-                mark = next(self._marks)
-                marks.update(dict.fromkeys(adds, mark))
+            adds = [c.email for c in batch
+                    if in_flight[c.email].kind == "add" and c.email not in theirs]
+            if adds:  # written down before they go: see the ledger's sent_unconfirmed
+                mark = marks.open(adds)
                 await asyncio.to_thread(self.ledger.mark_sent, self.export, list_id,
                                         self.run_id, mark, adds)
 
         async def settled(result: BatchResult) -> None:
             delivered: list[Delivered] = []
             refused: list[Rejection] = []
-            answered = {marks.pop(o.email) for o in result.outcomes if o.email in marks}
             for outcome in result.outcomes:
                 change = in_flight.pop(outcome.email, None)
                 if change is None:
@@ -151,9 +155,8 @@ class Applier:
                         added=change.kind == "add" and outcome.email not in theirs))
                 else:
                     refused.append(_rejection(outcome, change.key))
-            if any(r.retryable for r in refused):
-                answered = set()  # the platform may have taken those rows all the same
-            await self._commit(segment, list_id, "upsert", delivered, refused, answered)
+            await self._commit(segment, list_id, "upsert", delivered, refused,
+                               marks.settle(result.outcomes))
 
         await self.dest.upsert_all(list_id, contacts(), on_batch=settled, on_sent=sent,
                                    on_sending=sending)
@@ -174,15 +177,20 @@ class Applier:
             await self._commit(segment, list_id, "remove", removed, refused)
 
     async def drain(self) -> None:
-        """Wait for commits under way (after a cancel: the run record then counts them)."""
-        if self._commits:
-            await asyncio.gather(*self._commits, return_exceptions=True)
+        """Wait for commits under way (after a cancel: the run record then counts them). A
+        further cancel does not cut this short: the commits run on in their threads anyway,
+        and take milliseconds."""
+        while self._commits:
+            try:
+                await asyncio.wait(set(self._commits))
+            except asyncio.CancelledError:
+                continue
 
     async def _commit(self, segment: str, list_id: str, kind: str,
                       done: list[Delivered] | list[str], refused: list[Rejection],
-                      answered: Iterable[int] = ()) -> None:
-        """One transaction: the ledger rows, the batch's outcome, its refusals, the calls (and
-        the ``answered`` sent-marks forgotten)."""
+                      marks: Mapping[int, list[str]] | None = None) -> None:
+        """One transaction: the ledger rows, the batch's outcome, its refusals, the calls, and
+        what is left of the sent-marks the batch answered."""
         calls = self.calls.take()
         sent = len(done) + len(refused)
         if kind == "remove":
@@ -193,7 +201,7 @@ class Applier:
             write = asyncio.to_thread(
                 self.ledger.record_batch, self.run_id, self.export, segment, list_id,
                 kind=kind, accepted=done, rejected=refused, calls=calls, sent=sent,
-                answered=answered)
+                marks=marks or {})
         commit = asyncio.ensure_future(write)
         self._commits.add(commit)
         commit.add_done_callback(self._commits.discard)

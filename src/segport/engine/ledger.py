@@ -26,7 +26,7 @@ instead of a million rows through Python), and row by row otherwise — the rows
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from segport.engine.ledger_schema import UPSERT, patched_snapshot, snapshot_parquet
 from segport.engine.records import ApiCall, BatchRecord, Delivered, Member, Rejection
@@ -108,10 +108,12 @@ class Ledger(RunLog):
     def record_batch(self, run_id: int, export: str, segment: str, list_id: str, *,
                      kind: str, accepted: Iterable[Delivered],
                      rejected: Iterable[Rejection] = (), calls: Iterable[ApiCall] = (),
-                     sent: int = 0, answered: Iterable[int] = ()) -> BatchRecord:
+                     sent: int = 0, marks: Mapping[int, Sequence[str]] | None = None,
+                     ) -> BatchRecord:
         """Commit an acknowledged upsert batch: accepted rows into the ledger, plus the batch
-        outcome, its rejections and API calls — all in one transaction, or nothing. The run's
-        ``answered`` :meth:`mark_sent` batches are forgotten in it."""
+        outcome, its rejections and API calls — all in one transaction, or nothing. ``marks``:
+        the run's :meth:`mark_sent` batches it answered → their rows still without a definite
+        answer (none: the mark is forgotten)."""
         with self._transaction() as db:
             scope = self._scope_id(db, export, segment)
             count = 0
@@ -123,8 +125,14 @@ class Ledger(RunLog):
                     yield (scope, d.email, d.fingerprint, list_id, int(d.added), run_id)
 
             db.executemany(UPSERT, rows())
-            db.executemany("DELETE FROM sent_unconfirmed WHERE export = ? AND run_id = ? AND "
-                           "batch = ?", ((export, run_id, b) for b in answered))
+            for mark, left in (marks or {}).items():
+                where = (export, run_id, mark)
+                if left:
+                    db.execute("UPDATE sent_unconfirmed SET emails = ? WHERE export = ? AND "
+                               "run_id = ? AND batch = ?", ("\n".join(left), *where))
+                else:
+                    db.execute("DELETE FROM sent_unconfirmed WHERE export = ? AND run_id = ? "
+                               "AND batch = ?", where)
             db.execute("UPDATE ledger_scopes SET version = version + 1 WHERE id = ?", (scope,))
             return self._batch(db, run_id, segment, kind, list_id, sent, count, rejected, calls)
 
@@ -146,6 +154,28 @@ class Ledger(RunLog):
             rows = db.execute("SELECT emails FROM sent_unconfirmed WHERE export = ? AND "
                               "list_id = ?", (export, list_id)).fetchall()
         return {email for (emails,) in rows for email in emails.split("\n")}
+
+    def people_on_list(self, export: str, list_id: str) -> int:
+        """How many people the export's ledger has on the list (each once, whatever segment)."""
+        with self._reading() as db:
+            if db is None:
+                return 0
+            return int(db.execute(
+                "SELECT count(DISTINCT l.email) FROM ledger l JOIN ledger_scopes s ON "
+                "s.id = l.scope WHERE s.export = ? AND l.list_id = ?",
+                (export, list_id)).fetchone()[0])
+
+    def added_among(self, export: str, list_id: str, emails: Sequence[str]) -> set[str]:
+        """Which of ``emails`` the export itself put on the list (for any of its segments)."""
+        found: set[str] = set()
+        with self._reading() as db:
+            for start in range(0, 0 if db is None else len(emails), 500):
+                chunk = emails[start:start + 500]
+                found.update(row[0] for row in db.execute(  # type: ignore[union-attr]
+                    "SELECT l.email FROM ledger l JOIN ledger_scopes s ON s.id = l.scope WHERE "
+                    f"s.export = ? AND l.list_id = ? AND l.added <> 0 AND l.email IN "
+                    f"({','.join('?' * len(chunk))})", (export, list_id, *chunk)))
+        return found
 
     def forget_sent(self, export: str) -> None:
         """Every add of the export has its answer recorded (a run with no failed row): the
