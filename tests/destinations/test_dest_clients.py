@@ -323,3 +323,13 @@ async def test_iterable_list_reads_keep_to_five_a_minute_each(mocked: Build,
     assert await dest.members_among("0", ["jos\u00e9@example.com"], 3, 1) == {
         "jos\u00e9@example.com"}  # NFC and lower case, as segport normalises its own
     assert len([r for r in seen.requests if r["path"] == "/api/lists/getUsers"]) == 5
+
+
+async def test_an_unreadable_acceptance_leaves_the_rows_unknown(mocked: Build) -> None:
+    """SendGrid took the upload (202) but sent no job id: whether the rows went in is unknown,
+    so they fail as retryable (the next run sends them again), never as refused."""
+    dest, _ = mocked("sendgrid", lambda r: httpx.Response(202, json={"note": "no id"}))
+    result = await dest.upsert("L1", [Contact("a@example.com"), Contact("b@example.com")])
+    assert [(o.email, o.accepted, o.retryable) for o in result.outcomes] == [
+        ("a@example.com", False, True), ("b@example.com", False, True)]
+    assert "job_id" in (result.outcomes[0].reason or "")
