@@ -136,6 +136,30 @@ async def test_runs_tab_last_run_column_and_run_details(tmp_path: Path,
         assert _rows(app, "#runs-table")[0][:2] == ["3", "Newsletter"]
 
 
+async def test_a_new_run_takes_the_runs_cursor_a_refresh_alone_keeps_it(
+        tmp_path: Path, frozen_clock: Any) -> None:
+    root = tmp_path / "ws"
+    build_workspace(root, connections=CONNS, exports=[NEWSLETTER, PRIVATE])
+    _history(root)
+    app = app_for(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("4", "down")  # the older run, run 1
+        table = app.screen.query_one("#runs-table", DataTable)
+
+        def selected() -> str | None:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+        assert selected() == "1"
+        await pilot.press("f5")  # nothing new: the selection stays
+        await settle(pilot)
+        assert selected() == "1"
+        third = record_run(root, "Newsletter", counts={"read": 5, "unchanged": 5})
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: table.row_count == 3, what="the new run")
+        assert selected() == str(third)  # the newest run, at the top, is the one selected
+
+
 async def test_a_contributor_sees_only_the_runs_of_exports_they_may_see(tmp_path: Path,
                                                                       utc: None) -> None:
     root = tmp_path / "ws"

@@ -65,6 +65,7 @@ class RunsPane(HomePane):
         """Draw the runs just read (or why they could not be)."""
         table = self.query_one("#runs-table", DataTable)
         key = selected_key(table)
+        newest = table.coordinate_to_cell_key((0, 0)).row_key.value if table.row_count else None
         table.clear(columns=True)
         table.add_columns("Run", "Export", "Started", "By", "Connection", "Outcome",
                           "Accepted", "Rejected /\ninvalid", "Duration")
@@ -76,7 +77,9 @@ class RunsPane(HomePane):
                 right(f"{c.get('accepted', 0):,}"),
                 right(f"{c.get('rejected', 0):,} / {c.get('invalid', 0):,}"),
                 right(duration_text(record.duration, compact=True)), key=str(record.id))
-        if key is not None and key in table.rows:
+        if message.runs and str(message.runs[0].id) != newest:
+            table.move_cursor(row=0, animate=False)  # a new run: it is the one to look at
+        elif key is not None and key in table.rows:
             table.move_cursor(row=table.get_row_index(key), animate=False)
         note = self.query_one("#runs-note", Static)
         if message.error is not None:
