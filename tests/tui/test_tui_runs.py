@@ -70,12 +70,17 @@ def _history(root: Path) -> tuple[int, int]:
     return first, second
 
 
-async def test_runs_tab_last_run_column_and_run_details(tmp_path: Path,
-                                                       frozen_clock: Any) -> None:
+def _with_history(tmp_path: Path) -> tuple[Path, Any]:
+    """A workspace with both exports and :func:`_history`'s two runs, and an app on it."""
     root = tmp_path / "ws"
     build_workspace(root, connections=CONNS, exports=[NEWSLETTER, PRIVATE])
     _history(root)
-    app = app_for(root)
+    return root, app_for(root)
+
+
+async def test_runs_tab_last_run_column_and_run_details(tmp_path: Path,
+                                                       frozen_clock: Any) -> None:
+    root, app = _with_history(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("4")
@@ -138,10 +143,7 @@ async def test_runs_tab_last_run_column_and_run_details(tmp_path: Path,
 
 async def test_a_new_run_takes_the_runs_cursor_a_refresh_alone_keeps_it(
         tmp_path: Path, frozen_clock: Any) -> None:
-    root = tmp_path / "ws"
-    build_workspace(root, connections=CONNS, exports=[NEWSLETTER, PRIVATE])
-    _history(root)
-    app = app_for(root)
+    root, app = _with_history(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("4", "down")  # the older run, run 1
