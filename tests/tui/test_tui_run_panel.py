@@ -111,7 +111,7 @@ async def test_run_from_home_shows_live_counts_then_the_summary(tmp_path: Path,
         assert table["Everyone"][8:] == [f"{EVERYONE}", "0", "0", "100%"]
         assert table["Big spenders"][:4] == [f"{BIG}", "0", "0", f"{BIG}"]
         assert table["All segments"][7:9] == [f"{EVERYONE + BIG}"] * 2  # sent, accepted
-        assert "Rate-limit waits:" in text and "API calls" in text
+        assert "Waits, summed over requests:" in text and "API calls" in text
         assert "POST /api/lists/subscribe 200" in text  # the call log: path, status, ms
         assert DEMO_KEYS["iterable"] not in screen_text(app)
         await pilot.press("escape")  # back Home, which shows the run

@@ -31,7 +31,8 @@ class RunProgress(RunState):
         eta = self.eta()
         waits = ", ".join(f"{k.replace('_', ' ')} {v:,.1f} s" for k, v in self.waits.items())
         footer = Text(f"{self.rate():,.0f} rows/s · ETA "
-                      f"{'…' if eta is None else f'{eta:,.0f} s'} · waits: {waits or 'none'}",
+                      f"{'…' if eta is None else f'{eta:,.0f} s'} · waits (summed over requests): "
+                      f"{waits or 'none'}",
                       style="dim")
         return Group(table, footer)
 

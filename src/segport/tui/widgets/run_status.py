@@ -72,8 +72,8 @@ def stats_text(state: RunState, result: RunResult | None, *, finished: bool,
     waits = state.waits
     limited = waits.get("rate_limited", 0.0)
     return (f"{speed} · {state.requests:,} API call{'' if state.requests == 1 else 's'}\n"
-            f"Rate-limit waits: {seconds(limited)} after {state.rate_limited:,} × HTTP 429 · "
-            f"{seconds(waits.get('pace', 0.0))} pacing · "
+            f"Waits, summed over requests: {seconds(limited)} after {state.rate_limited:,} × "
+            f"HTTP 429 · {seconds(waits.get('pace', 0.0))} pacing · "
             f"{seconds(waits.get('backoff', 0.0))} back-off")
 
 
