@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -31,6 +32,8 @@ from segport.destinations.pacing import TokenBucket
 from segport.destinations.values import same_email
 from segport.model import DataCenter
 
+#: One line of a text/plain answer (getUsers: an email a line).
+LINES = re.compile(r"[^\r\n]+")
 HOSTS: dict[DataCenter, str] = {"us": "https://api.iterable.com", "eu": "https://api.eu.iterable.com"}
 DC_NAMES: dict[DataCenter, str] = {"us": "US", "eu": "EU"}
 
@@ -187,8 +190,9 @@ class IterableDestination(Destination):
                 bucket=self.users_bucket)
             self._raise_unless_ok(response, f"read the members of list {list_id}")
             text = "" if response.body is None else str(response.body)
+            del response  # a million lines: no list of them, and one copy of the text at a time
             members = self._members[list_id] = frozenset(
-                same_email(line) for line in text.splitlines() if line.strip())
+                email for line in LINES.finditer(text) if (email := same_email(line.group())))
         return {e for e in emails if e in members}
 
     def _raise_unless_ok(self, response: ApiResponse, what: str) -> None:
