@@ -12,6 +12,7 @@ import e2e_scenarios as scenario
 from e2e_support import Setup, expected_members, population
 
 from segport.destinations.retry import RetryPolicy
+from segport.engine.events import Event, ListReady, PlanFinished
 from segport.engine.ledger import Ledger
 
 Build = Callable[..., Setup]
@@ -106,3 +107,33 @@ def test_rows_taken_without_an_answer_stay_segports_for_mirror(setup_for: Build)
     assert (gone.outcome, gone.counts["removed"]) == ("succeeded", 3), gone
     assert set(setup.members(setup.list_named("Everyone"))) == set(
         expected_members(population(27)))
+
+
+class _MakeTheListMeanwhile(list):  # type: ignore[type-arg]
+    """An event sink that, once the plan is done (so the plan saw no list), has someone make
+    the segment's list by hand and put a segment member on it — before apply looks."""
+
+    def __init__(self, setup: Setup) -> None:
+        super().__init__()
+        self.setup = setup
+
+    def append(self, event: Event) -> None:
+        super().append(event)
+        if isinstance(event, PlanFinished):
+            self.setup.hand_add(self.setup.create_list("Everyone"), "person003@example.com")
+
+
+def test_a_list_made_by_hand_between_plan_and_apply_is_checked(setup_for: Build) -> None:
+    setup = setup_for("iterable")
+    setup.write(population(20))
+    setup.segment("Everyone", "true")
+    setup.export("news", ["Everyone"], mode="mirror")
+    events = _MakeTheListMeanwhile(setup)
+    result = setup.run("news", events=events)
+    assert result.outcome == "succeeded", result
+    ready = [e for e in events if isinstance(e, ListReady)]
+    assert len(ready) == 1 and not ready[0].created  # found (made by hand), not made by segport
+    ledger = Ledger.reader(setup.ctx.workspace.db_path).members("news", "Everyone")
+    assert not ledger["person003@example.com"].added
+    assert sum(m.added for m in ledger.values()) == 19
+    assert len(setup.lists()) == 1  # one list named Everyone: reused, not made twice

@@ -93,8 +93,9 @@ class Applier:
                 NEW_LIST):
             list_id, name, created = planned, segment, False  # found by name before planning
         else:
-            ref = await self.dest.ensure_list(segment)
-            list_id, name, created = ref.id, ref.name, ref.id != planned
+            ref = await self.dest.ensure_list(segment)  # made now: an empty list (size 0);
+            # found after all (someone made it meanwhile): checked like any list found by name
+            list_id, name, created = ref.id, ref.name, ref.size == 0
         self.emit(ListReady(segment, list_id, name, created))
         return list_id, created
 
