@@ -6,13 +6,16 @@ run, reused later. Fields travel as ``dataFields`` (``firstName``, ``lastName``)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 
 import e2e_scenarios as scenario
+import pytest
 from e2e_support import Setup, expected_members, population
 
 from segport.destinations.retry import RetryPolicy
-from segport.engine.events import Event, ListReady, PlanFinished
+from segport.engine.events import Event, ListReady, PlanFinished, RunStarted
 from segport.engine.ledger import Ledger
 
 Build = Callable[..., Setup]
@@ -137,3 +140,37 @@ def test_a_list_made_by_hand_between_plan_and_apply_is_checked(setup_for: Build)
     assert not ledger["person003@example.com"].added
     assert sum(m.added for m in ledger.values()) == 19
     assert len(setup.lists()) == 1  # one list named Everyone: reused, not made twice
+
+
+class _Timed(list):  # type: ignore[type-arg]
+    """An event sink noting when the run started."""
+
+    started: float = 0.0
+
+    def append(self, event: Event) -> None:
+        super().append(event)
+        if isinstance(event, RunStarted):
+            self.started = time.perf_counter()
+
+
+def test_a_runs_duration_takes_in_its_end_of_run_snapshot(setup_for: Build,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    setup = setup_for("iterable")
+    setup.write(population(20))
+    setup.segment("Everyone", "true")
+    setup.export("news", ["Everyone"])
+    refreshed: list[float] = []
+    refresh = Ledger.refresh_snapshots
+
+    def timed(self: Ledger, *args: Any, **options: Any) -> int:
+        written = refresh(self, *args, **options)
+        refreshed.append(time.perf_counter())
+        return written
+
+    monkeypatch.setattr(Ledger, "refresh_snapshots", timed)
+    events = _Timed()
+    result = setup.run("news", events=events)
+    assert result.outcome == "succeeded" and len(refreshed) == 1
+    assert result.duration >= refreshed[0] - events.started  # the snapshot included
+    record, _ = setup.record(result.run_id)
+    assert record.duration == pytest.approx(result.duration)

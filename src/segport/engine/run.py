@@ -195,7 +195,7 @@ def _finish(job: RunJob, ledger: Ledger, run_id: int, plan: Plan | None, calls: 
             started: float, outcome: str | None, detail: str | None,
             emit: EventSink) -> RunResult:
     """Close the run record from what was committed, write the rejected file, drop the plan's
-    spool, refresh snapshots."""
+    spool, refresh snapshots, and record the whole duration."""
     try:
         ledger.log_calls(run_id, calls.take())
         segments = _segment_counts(plan, ledger.run_tallies(run_id))
@@ -216,6 +216,10 @@ def _finish(job: RunJob, ledger: Ledger, run_id: int, plan: Plan | None, calls: 
         if plan is not None:
             plan.close()  # the plan's DuckDB (every row of the export) goes before snapshots come
     ledger.refresh_snapshots(job.export.name, run_id=run_id)
+    # the record was closed before the snapshots (a crash while writing them leaves it closed);
+    # its duration takes them in now: the time the person waited
+    duration = time.perf_counter() - started
+    ledger.set_duration(run_id, duration)
     result = RunResult(run_id, job.export.name, outcome, totals, duration, detail, rejected,
                        segments)
     emit(RunFinished(result))

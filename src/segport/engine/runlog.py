@@ -136,6 +136,11 @@ class RunLog(Store):
                                                    (segments or {}).items()}),
                         duration, run_id))
 
+    def set_duration(self, run_id: int, duration: float) -> None:
+        """The run's whole duration, once its end-of-run work (snapshots) is done too."""
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET duration = ? WHERE id = ?", (duration, run_id))
+
     def close_interrupted(self, export: str, detail: str) -> int:
         """Mark the export's runs still shown as running as failed (their process is gone:
         call this only while holding the export's run lock), with the counts of the batches
