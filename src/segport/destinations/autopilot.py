@@ -19,6 +19,7 @@ from segport.destinations.base import (
     ListRef,
     RowOutcome,
     bad_rows,
+    refused,
 )
 from segport.destinations.errors import (
     DestinationAuthError,
@@ -112,9 +113,7 @@ class AutopilotDestination(Destination):
                 continue  # created meanwhile (or by a retried request): look it up again
             if not response.ok or not isinstance(response.body, dict) or not response.body.get(
                     "list_id"):
-                raise DestinationRequestError(
-                    f"Autopilot refused to create list {name!r} (HTTP {response.status}: "
-                    f"{response.message()}).", response.status, response.message())
+                raise refused(self.label, f"create list {name!r}", response)
             return ListRef(str(response.body["list_id"]), name, 0)
         raise DestinationRequestError(f"Could not create Autopilot list {name!r}.", 0)
 
@@ -157,9 +156,7 @@ class AutopilotDestination(Destination):
         response = await self.session.request("GET", path, bucket=self.bucket,
                                               record_path="/v1/list/{list_id}/contacts")
         if not response.ok or not isinstance(response.body, dict):
-            raise DestinationRequestError(
-                f"Autopilot refused to list the members of list {list_id} (HTTP "
-                f"{response.status}: {response.message()}).", response.status, response.message())
+            raise refused(self.label, f"list the members of list {list_id}", response)
         return response.body
 
     async def _is_member(self, list_id: str, email: str) -> bool:
@@ -168,10 +165,7 @@ class AutopilotDestination(Destination):
             record_path="/v1/list/{list_id}/contact/{email}")
         if response.status == 404:
             return False
-        if not response.ok:
-            raise DestinationRequestError(
-                f"Autopilot refused a membership check on list {list_id} (HTTP "
-                f"{response.status}: {response.message()}).", response.status, response.message())
+        self._raise_unless_ok(response, f"check a membership of list {list_id}")
         return True
 
     async def _upsert_batch(self, list_id: str, batch: Batch) -> BatchResult:

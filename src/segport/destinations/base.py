@@ -16,6 +16,7 @@ from segport.destinations.errors import (
     DestinationAuthError,
     DestinationConnectionError,
     DestinationError,
+    DestinationRequestError,
     DestinationResponseError,
     DestinationRetryExhaustedError,
 )
@@ -56,6 +57,13 @@ def most_telling(group: BaseExceptionGroup) -> BaseException:
         else:
             flat.append(exc)
     return next((e for e in flat if isinstance(e, DestinationAuthError)), flat[0])
+
+
+def refused(platform: str, what: str, response: ApiResponse) -> DestinationRequestError:
+    """The error for ``platform`` refusing to ``what`` (its status and own words)."""
+    return DestinationRequestError(
+        f"{platform} refused to {what} (HTTP {response.status}: {response.message()}).",
+        response.status, response.message())
 
 
 class Destination(ABC):
@@ -142,6 +150,11 @@ class Destination(ABC):
     @abstractmethod
     async def ensure_list(self, name: str) -> ListRef:
         """The list called ``name``: reused when it exists, created when missing."""
+
+    def _raise_unless_ok(self, response: ApiResponse, what: str) -> None:
+        """Raise :func:`refused` unless the platform answered 2xx."""
+        if not response.ok:
+            raise refused(self.label, what, response)
 
     @abstractmethod
     async def list_size(self, list_id: str) -> int | None:

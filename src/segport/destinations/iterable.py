@@ -159,10 +159,7 @@ class IterableDestination(Destination):
                     "POST", "/api/lists", json_body={"name": name}, retry_transport_errors=False)
             except DestinationConnectionError:
                 continue  # the list may exist now: look again before creating another
-            if not response.ok:
-                raise DestinationRequestError(
-                    f"Iterable refused to create list {name!r} (HTTP {response.status}: "
-                    f"{response.message()}).", response.status, response.message())
+            self._raise_unless_ok(response, f"create list {name!r}")
             list_id = response.body.get("listId") if isinstance(response.body, dict) else None
             if list_id is None:
                 raise DestinationResponseError("Iterable created a list but sent no listId.")
@@ -194,12 +191,6 @@ class IterableDestination(Destination):
             members = self._members[list_id] = frozenset(
                 email for line in LINES.finditer(text) if (email := same_email(line.group())))
         return {e for e in emails if e in members}
-
-    def _raise_unless_ok(self, response: ApiResponse, what: str) -> None:
-        if not response.ok:
-            raise DestinationRequestError(
-                f"Iterable refused to {what} (HTTP {response.status}: {response.message()}).",
-                response.status, response.message())
 
     def upsert_body(self, list_id: str, items: Sequence[bytes]) -> bytes:
         return (b'{"listId":%d,"subscribers":[' % _list_number(list_id)

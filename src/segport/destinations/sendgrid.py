@@ -24,7 +24,6 @@ from segport.destinations.base import (
 from segport.destinations.errors import (
     DestinationAuthError,
     DestinationError,
-    DestinationRequestError,
     DestinationResponseError,
 )
 from segport.destinations.http import ApiResponse, encode_json
@@ -174,12 +173,6 @@ class SendGridDestination(Destination):
         """Looked up 100 at a time: the contacts whose ``list_ids`` hold the list."""
         found = await search_contacts(self.session, self.other_bucket, emails, [])
         return {e for e, contact in found.items() if list_id in (contact.get("list_ids") or ())}
-
-    def _raise_unless_ok(self, response: ApiResponse, what: str) -> None:
-        if not response.ok:
-            raise DestinationRequestError(
-                f"SendGrid refused to {what} (HTTP {response.status}: {response.message()}).",
-                response.status, response.message())
 
     async def _upsert_batch(self, list_id: str, batch: Batch) -> BatchResult:
         """PUT the batch; rows a 400 names are set aside and the rest resent."""

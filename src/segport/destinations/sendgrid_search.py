@@ -10,8 +10,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from segport.destinations.base import bad_rows
-from segport.destinations.errors import DestinationRequestError
+from segport.destinations.base import bad_rows, refused
 from segport.destinations.http import ApiSession, RequestRecord
 from segport.destinations.pacing import TokenBucket
 
@@ -32,9 +31,7 @@ async def _search_one(session: ApiSession, bucket: TokenBucket, emails: list[str
         if response.status == 404:  # none of them is a contact
             return {}
         if not response.ok:
-            raise DestinationRequestError(
-                f"SendGrid refused to search contacts (HTTP {response.status}: "
-                f"{response.message()}).", response.status, response.message())
+            raise refused(session.name, "search contacts", response)
         found = response.body.get("result") if isinstance(response.body, dict) else None
         lower = {k.lower(): v for k, v in (found or {}).items() if isinstance(v, dict)}
         contacts = {e: (lower.get(e.lower()) or {}).get("contact") for e in emails}
