@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 from textual.widgets import DataTable, TabbedContent
-from tui_support import app_for, build_workspace, screen_text, settle, wait_for
+from tui_support import (
+    PROFILES_300,
+    SANDBOX_CONNECTION,
+    app_for,
+    build_workspace,
+    screen_text,
+    settle,
+    wait_for,
+)
 
 from segport.engine.events import PlanStarted, RowsRead, RunFinished, RunStarted
 from segport.engine.ledger import Ledger
@@ -27,13 +35,7 @@ from segport.tui.screens.plan_view import PlanView
 from segport.tui.screens.run_panel import RunPanel
 from segport.workspace import Workspace
 
-CONNECTION = "Iterable – sandbox"
-HEADER = "profile_id,e_mail,given_name,surname,country_code,region,town,zip,lifetime_value\n"
-#: 300 profiles: every third a big spender; one invalid email and one duplicate (by case).
-PROFILES = (HEADER + "".join(
-    f"P{i},p{i}@example.com,Ann,Lee,US,CA,LA,90001,{900 if i % 3 == 0 else 10}\n"
-    for i in range(1, 299)) + "P299,not-an-email,X,Y,US,CA,LA,90001,10\n"
-    "P300,P1@Example.com,X,Y,US,CA,LA,90001,10\n")
+CONNECTION, PROFILES = SANDBOX_CONNECTION, PROFILES_300
 NOWHERE = "http://127.0.0.1:9/"  # a plan never calls the platform; a run here cannot connect
 NEWSLETTER = Export("Newsletter", "iterable", ("Everyone", "Big spenders"),
                     {"email": "e_mail", "first_name": "given_name"}, connection=CONNECTION)

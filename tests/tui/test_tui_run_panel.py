@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 from textual.widgets import Button
-from tui_support import app_for, build_workspace, screen_text, settle, wait_for
+from tui_support import (
+    PROFILES_300,
+    SANDBOX_CONNECTION,
+    app_for,
+    build_workspace,
+    screen_text,
+    settle,
+    wait_for,
+)
 
 from segport.engine.events import (
     BatchAcknowledged,
@@ -37,13 +45,7 @@ from segport.tui.screens.modals import ConfirmModal
 from segport.tui.screens.run_panel import RunPanel
 from segport.workspace import Workspace
 
-CONNECTION = "Iterable – sandbox"
-HEADER = "profile_id,e_mail,given_name,surname,country_code,region,town,zip,lifetime_value\n"
-#: 300 profiles: every third a big spender; one invalid email and one duplicate (by case).
-PROFILES = (HEADER + "".join(
-    f"P{i},p{i}@example.com,Ann,Lee,US,CA,LA,90001,{900 if i % 3 == 0 else 10}\n"
-    for i in range(1, 299)) + "P299,not-an-email,X,Y,US,CA,LA,90001,10\n"
-    "P300,P1@Example.com,X,Y,US,CA,LA,90001,10\n")
+CONNECTION, PROFILES = SANDBOX_CONNECTION, PROFILES_300
 EVERYONE, BIG = 298, 99  # valid, distinct addresses of each segment
 
 

@@ -70,6 +70,15 @@ def _history(root: Path) -> tuple[int, int]:
     return first, second
 
 
+async def _open_detail(pilot: Any, app: Any, *keys: str) -> str:
+    """Press ``keys`` on the runs table; the run detail they open, as text, once loaded."""
+    await pilot.press(*keys)
+    await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.loaded,
+                   what="the run detail")
+    await pilot.pause()
+    return screen_text(app)
+
+
 def _with_history(tmp_path: Path) -> tuple[Path, Any]:
     """A workspace with both exports and :func:`_history`'s two runs, and an app on it."""
     root = tmp_path / "ws"
@@ -93,11 +102,7 @@ async def test_runs_tab_last_run_column_and_run_details(tmp_path: Path,
         assert "newest first" in screen_text(app)
         # the tab's key put the focus in its table: Enter on a run opens its details
         assert app.focused is app.screen.query_one("#runs-table")
-        await pilot.press("enter")  # the newest run: Private
-        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen)
-                       and app.screen.loaded, what="the run detail")
-        await pilot.pause()
-        text = screen_text(app)
+        text = await _open_detail(pilot, app, "enter")  # the newest run: Private
         assert "Run 2 of 'Private' — completed with rejections" in text
         assert "Rows kept back or refused: 1 invalid." in text
         for line in ("Run by         ana", "Started        2025-03-05 16:40:00",
@@ -117,11 +122,7 @@ async def test_runs_tab_last_run_column_and_run_details(tmp_path: Path,
         assert "API calls (6 in all)" in text
         await pilot.press("escape")
         assert isinstance(app.screen, HomeScreen)
-        await pilot.press("down", "enter")  # the older run
-        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen)
-                       and app.screen.loaded, what="the run detail")
-        await pilot.pause()
-        text = screen_text(app)
+        text = await _open_detail(pilot, app, "down", "enter")  # the older run
         assert "Run 1 of 'Newsletter' — succeeded" in text
         assert "none: no row was kept back or refused" in text
         assert "API calls: none recorded" in text
@@ -197,11 +198,7 @@ async def test_a_real_run_shows_on_home_and_in_its_details(tmp_path: Path, sandb
         row = _rows(app, "#runs-table")[0]
         assert row[:2] == [str(result.run_id), "Newsletter"]
         assert row[5:8] == ["completed with rejections", "5", "0 / 1"]
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen)
-                       and app.screen.loaded, what="the run detail")
-        await pilot.pause()
-        text = screen_text(app)
+        text = await _open_detail(pilot, app, "enter")
         assert f"Rejected rows  {Path(result.rejected_file or '').relative_to(tmp_path)}" in text
         calls = dict(_rows(app, "#run-calls"))
         assert any(c.startswith("POST /api/lists/subscribe 200") for c in calls), calls

@@ -30,6 +30,14 @@ P3,cy@example.com,Cy,Chen,US,CA,San Diego,92101,40
 P4,dee@example.com,Dée,Dupont,FR,IDF,Paris,75001,3000
 P5,eve@example.com,Eve,Evans,US,WA,Seattle,98101,10
 """
+#: 300 profiles for plan and run screens: every third a big spender (lifetime_value 900); one
+#: invalid email and one duplicate (by case).
+PROFILES_300 = (PROFILES.split("\n", 1)[0] + "\n" + "".join(
+    f"P{i},p{i}@example.com,Ann,Lee,US,CA,LA,90001,{900 if i % 3 == 0 else 10}\n"
+    for i in range(1, 299)) + "P299,not-an-email,X,Y,US,CA,LA,90001,10\n"
+    "P300,P1@Example.com,X,Y,US,CA,LA,90001,10\n")
+#: The Iterable connection those screens' workspaces use.
+SANDBOX_CONNECTION = "Iterable – sandbox"
 
 KEY = "test-key-1234567890"  # a placeholder for connections built in-process (never validated)
 
